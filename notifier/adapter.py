@@ -1,0 +1,66 @@
+"""The contract between the core and a source adapter.
+
+An adapter turns the bytes of one snapshot into records and does nothing else: no HTTP, no database,
+no Celery. The core hands it the snapshot as local files (one per named part, already fetched and
+size-capped), so large lists can be streamed from disk.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from notifier.records import Record
+
+
+class ParseError(ValueError):
+    """The snapshot cannot be read as this source's format; the guard quarantines it with this message."""
+
+
+class Adapter(ABC):
+    """Subclass this in one module under sources/ and register it under `sanctions_notifier.sources`.
+
+    Class attributes describe the source to people and to the guard:
+    - `title`, `publisher`, `jurisdiction` (ISO alpha-2 or "EU"/"UN"/"INT"): shown in alerts and `notifier sources`.
+    - `kind`: "designation", "export_control" or "news" (the records it yields).
+    - `formats`: the content it accepts ("xml", "csv", "xlsx", "json", "jsonl", "html", "text"); the guard
+      refuses an HTML page unless "html" is among them.
+    - `parts`: the named files of one snapshot; "main" is always required, others are optional.
+    - `match_moved_by_content`: the publisher renumbers records, so an added and a removed record with the same
+      content are one record that moved (reported to ops once), not a delisting plus a designation.
+    """
+
+    title: ClassVar[str] = ""
+    publisher: ClassVar[str] = ""
+    jurisdiction: ClassVar[str] = ""
+    kind: ClassVar[str] = "designation"
+    formats: ClassVar[tuple[str, ...]] = ("xml",)
+    parts: ClassVar[tuple[str, ...]] = ("main",)
+    match_moved_by_content: ClassVar[bool] = False
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        self.options: dict[str, Any] = dict(options or {})
+
+    @abstractmethod
+    def parse(self, parts: Mapping[str, Path]) -> Iterator[Record]:
+        """Yield the snapshot's records; raise ParseError when the bytes are not this source's format."""
+
+
+def sniff(path: Path, size: int = 2048) -> bytes:
+    """The first bytes of a file without BOM or leading whitespace, lower-cased: enough to tell formats apart."""
+    with open(path, "rb") as fh:
+        head = fh.read(size)
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:]
+    return head.lstrip().lower()
+
+
+def looks_like_html(path: Path) -> bool:
+    head = sniff(path)
+    return (
+        head.startswith(b"<!doctype html")
+        or head.startswith(b"<html")
+        or (head.startswith(b"<") and b"<html" in head[:1024])
+    )

@@ -1,0 +1,146 @@
+"""Keyed, order-insensitive diff of a snapshot against the stored state.
+
+One pass over the parsed records compares content hashes with the stored ones (O(n), constant work per
+record); only added and changed records are kept, spilled to a temp file so that a million-record list
+streams. DeepDiff then runs on the changed records alone, to say which fields changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from notifier.canonical import canonical, content_hash, dumps
+from notifier.records import InvalidRecord, Record
+
+
+class Spill:
+    """Append-only temp file of (key, hash, payload) for the records that will be written."""
+
+    def __init__(self, tmp_dir: Path) -> None:
+        tmp_dir.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix="spill-", suffix=".jsonl", dir=tmp_dir)
+        self.path = Path(name)
+        self._fh = os.fdopen(fd, "w", encoding="utf-8")
+        self.count = 0
+
+    def add(self, key: str, digest: str, payload_json: str) -> None:
+        self._fh.write(f"{json.dumps([key, digest])}\t{payload_json}\n")
+        self.count += 1
+
+    def close(self) -> None:
+        if not self._fh.closed:
+            self._fh.close()
+
+    def __iter__(self) -> Iterator[tuple[str, str, str]]:
+        self.close()
+        with open(self.path, encoding="utf-8") as fh:
+            for line in fh:
+                head, payload_json = line.rstrip("\n").split("\t", 1)
+                key, digest = json.loads(head)
+                yield key, digest, payload_json
+
+    def discard(self) -> None:
+        self.close()
+        self.path.unlink(missing_ok=True)
+
+
+@dataclass
+class Scan:
+    """What one snapshot says against the stored hashes (before the guard decides whether to trust it)."""
+
+    count: int = 0
+    kind: str | None = None
+    duplicates: list[str] = field(default_factory=list)
+    added: dict[str, str] = field(default_factory=dict)  # key -> hash
+    amended: dict[str, str] = field(default_factory=dict)
+    removed: list[str] = field(default_factory=list)
+    moved: list[tuple[str, str]] = field(default_factory=list)  # (old key, new key)
+    spill: Spill | None = None
+
+
+def scan(records: Iterable[Record], prior: dict[str, str], tmp_dir: Path, match_moved: bool = False) -> Scan:
+    """Compare records with `prior` (key -> hash of active stored records). Consumes `prior`."""
+    result = Scan(spill=Spill(tmp_dir))
+    seen: set[int] = set()
+    try:
+        for record in records:
+            record.validate()
+            if result.kind is None:
+                result.kind = record.kind
+            elif record.kind != result.kind:
+                raise InvalidRecord(
+                    f"record {record.key!r} is a {record.kind}, the snapshot's others are {result.kind}"
+                )
+            result.count += 1
+            key = record.key
+            marker = hash(key)
+            if marker in seen:
+                result.duplicates.append(key)
+                continue
+            seen.add(marker)
+            payload = canonical(record.payload())
+            digest = content_hash(payload)
+            old = prior.pop(key, None)
+            if old == digest:
+                continue
+            (result.added if old is None else result.amended)[key] = digest
+            result.spill.add(key, digest, dumps(payload))
+    except BaseException:
+        result.spill.discard()
+        raise
+    result.spill.close()
+    result.removed = sorted(prior)
+    if match_moved and result.added and result.removed:
+        _match_moved(result, prior)
+    return result
+
+
+def _match_moved(result: Scan, prior: dict[str, str]) -> None:
+    """Pair removed and added records with identical content: the publisher renumbered them."""
+    by_hash: dict[str, list[str]] = {}
+    for key in result.removed:
+        by_hash.setdefault(prior[key], []).append(key)
+    for new_key, digest in sorted(result.added.items()):
+        olds = by_hash.get(digest)
+        if olds:
+            result.moved.append((olds.pop(0), new_key))
+    moved_old = {o for o, _ in result.moved}
+    moved_new = {n for _, n in result.moved}
+    result.removed = [k for k in result.removed if k not in moved_old]
+    result.added = {k: v for k, v in result.added.items() if k not in moved_new}
+
+
+def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    """Per top-level field: items added/removed for lists, before -> after for everything else."""
+    tree = DeepDiff(before, after, ignore_order=True, view="tree")
+    touched: set[str] = set()
+    for levels in tree.values():
+        for level in levels:
+            path = level.path(output_format="list")
+            if path:
+                touched.add(str(path[0]))
+    changes = []
+    for name in sorted(touched):
+        b, a = before.get(name), after.get(name)
+        if isinstance(b, list) or isinstance(a, list):
+            b_list, a_list = b or [], a or []
+            b_keys = {dumps(x) for x in b_list}
+            a_keys = {dumps(x) for x in a_list}
+            changes.append(
+                {
+                    "field": name,
+                    "added": [x for x in a_list if dumps(x) not in b_keys],
+                    "removed": [x for x in b_list if dumps(x) not in a_keys],
+                }
+            )
+        else:
+            changes.append({"field": name, "before": b, "after": a})
+    return changes

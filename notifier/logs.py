@@ -1,0 +1,68 @@
+"""Structured logs: key=value by default, JSON by setting; secrets are scrubbed from every line."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+from notifier.redact import scrub
+from notifier.settings import Settings
+
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
+
+
+def _fields(record: logging.LogRecord) -> dict[str, object]:
+    return {k: v for k, v in vars(record).items() if k not in _STANDARD and v is not None}
+
+
+def _kv(value: object) -> str:
+    text = str(value)
+    return json.dumps(text, ensure_ascii=False) if (not text or any(c in text for c in ' "=\n')) else text
+
+
+class KeyValueFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        parts = [
+            f"ts={self.formatTime(record, '%Y-%m-%dT%H:%M:%S')}",
+            f"level={record.levelname.lower()}",
+            f"logger={record.name}",
+            f"msg={_kv(record.getMessage())}",
+        ]
+        parts += [f"{k}={_kv(v)}" for k, v in _fields(record).items()]
+        if record.exc_info:
+            parts.append(f"exc={_kv(self.formatException(record.exc_info))}")
+        return scrub(" ".join(parts))
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+            **_fields(record),
+        }
+        if record.exc_info:
+            data["exc"] = self.formatException(record.exc_info)
+        return scrub(json.dumps(data, ensure_ascii=False, default=str))
+
+
+def formatter(settings: Settings) -> logging.Formatter:
+    return JsonFormatter() if settings.log_format == "json" else KeyValueFormatter()
+
+
+def setup_logging(settings: Settings) -> None:
+    """Configure the root logger once (idempotent)."""
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        if getattr(h, "_notifier", False):
+            root.removeHandler(h)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(settings))
+    handler._notifier = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
+    # Alembic announces every start at INFO; only its warnings matter to an operator.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))

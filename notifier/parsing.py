@@ -1,0 +1,138 @@
+"""Safe, streaming readers that adapters share, so each adapter is only about its format's meaning.
+
+XML is read without entity expansion, DTD loading or network access (billion-laughs and XXE inputs
+fail as a ParseError instead of expanding); errors of any reader become ParseError with a clear message.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from lxml import etree
+
+from notifier.adapter import ParseError
+
+_XML_OPTS = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True)
+
+
+def local(tag: object) -> str:
+    """Tag name without its namespace ("{ns}sdnEntry" -> "sdnEntry")."""
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _refuse_entities(path: Path) -> None:
+    with open(path, "rb") as fh:
+        head = fh.read(65536)
+    if b"<!ENTITY" in head or b"<!entity" in head:
+        raise ParseError("XML declares entities (DTD); refused: sanctions lists never need them")
+
+
+def iter_xml(path: Path, tags: set[str] | str) -> Iterator[etree._Element]:
+    """Stream the elements with these local names; each is cleared after the caller is done with it."""
+    wanted = {tags} if isinstance(tags, str) else set(tags)
+    _refuse_entities(path)
+    try:
+        for _event, el in etree.iterparse(str(path), events=("end",), **_XML_OPTS):
+            if local(el.tag) in wanted:
+                yield el
+                el.clear(keep_tail=False)
+                parent = el.getparent()
+                if parent is not None:
+                    while el.getprevious() is not None:
+                        del parent[0]
+    except etree.XMLSyntaxError as exc:
+        raise ParseError(f"not well-formed XML: {exc}") from exc
+
+
+def parse_xml(path: Path) -> etree._Element:
+    """The whole document (for small files whose meaning needs cross-references)."""
+    _refuse_entities(path)
+    try:
+        return etree.parse(str(path), etree.XMLParser(**_XML_OPTS)).getroot()
+    except etree.XMLSyntaxError as exc:
+        raise ParseError(f"not well-formed XML: {exc}") from exc
+
+
+def root_tag(path: Path) -> str:
+    """Local name of the document element, read from the start of the file only."""
+    _refuse_entities(path)
+    try:
+        for _event, el in etree.iterparse(str(path), events=("start",), **_XML_OPTS):
+            return local(el.tag)
+    except etree.XMLSyntaxError as exc:
+        raise ParseError(f"not well-formed XML: {exc}") from exc
+    raise ParseError("empty XML document")
+
+
+def child_text(el: etree._Element, name: str) -> str | None:
+    """Stripped text of the first child with this local name, or None when absent or blank."""
+    for child in el:
+        if local(child.tag) == name:
+            text = (child.text or "").strip()
+            return text or None
+    return None
+
+
+def children(el: etree._Element, name: str) -> list[etree._Element]:
+    return [c for c in el if local(c.tag) == name]
+
+
+def descendants(el: etree._Element, name: str) -> list[etree._Element]:
+    return [c for c in el.iter() if local(c.tag) == name]
+
+
+def decode(data: bytes, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) -> str:
+    """Text in the first encoding that decodes it; a ParseError names the encodings tried."""
+    for enc in encodings:
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise ParseError(f"text is in none of the expected encodings ({', '.join(encodings)})")
+
+
+@contextmanager
+def open_text(path: Path, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) -> Iterator[io.StringIO]:
+    """A text stream of a whole file in the first encoding that decodes it."""
+    yield io.StringIO(decode(Path(path).read_bytes(), encodings), newline="")
+
+
+def csv_rows(path: Path, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252"), **fmt: object) -> Iterator[list[str]]:
+    """CSV rows, with csv errors as ParseError naming the line."""
+    with open_text(path, encodings) as fh:
+        reader = csv.reader(fh, **fmt)
+        try:
+            yield from reader
+        except csv.Error as exc:
+            raise ParseError(f"bad CSV at line {reader.line_num}: {exc}") from exc
+
+
+def xlsx_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple]]]:
+    """(sheet name, rows of values) for every sheet of a workbook, read-only and streaming."""
+    import zipfile
+
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise ParseError(f"not a readable XLSX workbook: {exc}") from exc
+    try:
+        for ws in wb.worksheets:
+            yield ws.title, ws.iter_rows(values_only=True)
+    finally:
+        wb.close()
+
+
+def cell(value: object) -> str | None:
+    """A spreadsheet or CSV cell as stripped text, None when empty."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None

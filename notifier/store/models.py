@@ -1,0 +1,101 @@
+"""Tables. Payloads are stored as canonical JSON text so SQLite and PostgreSQL hold identical bytes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class SourceState(SQLModel, table=True):
+    __tablename__ = "source_state"
+    source: str = Field(primary_key=True, max_length=100)
+    validators: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    revision: int = 0  # last accepted snapshot id; a commit that does not see its own prior revision is refused
+    last_poll_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_change_at: datetime | None = None
+    last_status: str | None = Field(default=None, max_length=20)
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    consecutive_failures: int = 0
+    record_count: int | None = None
+
+
+class Snapshot(SQLModel, table=True):
+    __tablename__ = "snapshot"
+    __table_args__ = (Index("ix_snapshot_source_fetched", "source", "fetched_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    fetched_at: datetime
+    sha256: str | None = Field(default=None, max_length=64)
+    parts: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    status: str = Field(max_length=20)  # accepted | unchanged | quarantined | failed
+    reason: str | None = Field(default=None, sa_column=Column(Text))
+    record_count: int | None = None
+    added: int = 0
+    removed: int = 0
+    amended: int = 0
+    moved: int = 0
+    baseline: bool = False
+    duration_ms: int | None = None
+    notes: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Record(SQLModel, table=True):
+    __tablename__ = "record"
+    source: str = Field(primary_key=True, max_length=100)
+    key: str = Field(primary_key=True, max_length=300)
+    kind: str = Field(max_length=20)
+    name: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    hash: str = Field(max_length=64)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    first_seen: datetime
+    updated_at: datetime
+    removed_at: datetime | None = None
+
+
+class Change(SQLModel, table=True):
+    __tablename__ = "change"
+    __table_args__ = (
+        UniqueConstraint("snapshot_id", "key", name="uq_change_snapshot_key"),
+        Index("ix_change_source_created", "source", "created_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    source: str = Field(max_length=100)
+    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
+    key: str = Field(max_length=300)
+    kind: str = Field(max_length=20)  # record kind: designation | export_control | news
+    change: str = Field(max_length=10)  # added | removed | amended
+    name: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    before: str | None = Field(default=None, sa_column=Column(Text))
+    after: str | None = Field(default=None, sa_column=Column(Text))
+    fields: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime
+
+
+class Delivery(SQLModel, table=True):
+    """The outbox: one row per message to send, written in the snapshot's transaction."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("dedupe_key", name="uq_delivery_dedupe"),
+        Index("ix_delivery_status_next", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=300)  # e.g. "changes:<snapshot>:<subscriber>:<channel>"
+    purpose: str = Field(max_length=20)  # changes | watchlist | digest | ops | test
+    subscriber: str = Field(max_length=200)
+    channel: str = Field(max_length=64)  # channel id within the subscriber (hash of its URL template)
+    channel_type: str = Field(default="", max_length=40)
+    snapshot_id: int | None = Field(default=None, index=True)
+    source: str | None = Field(default=None, max_length=100)
+    change_ids: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    body: str | None = Field(default=None, sa_column=Column(Text))  # for ops/test messages: the message itself
+    status: str = Field(default="pending", max_length=12)  # pending | sending | sent | dead | held
+    attempts: int = 0
+    parts_sent: int = 0
+    next_attempt_at: datetime
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime
+    sent_at: datetime | None = None

@@ -1,0 +1,286 @@
+"""Reads of the stored state and the one transaction that commits a snapshot with its changes and outbox.
+
+Everything a poll decides is written together or not at all: a crash before commit loses nothing (the next
+poll redoes the work), and after commit the change and delivery rows are the truth.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from notifier.canonical import dumps
+from notifier.diff import Scan, field_changes
+from notifier.records import record_title
+from notifier.store.models import Change, Delivery, Record, Snapshot, SourceState
+
+BATCH = 2000
+
+
+class Conflict(Exception):
+    """Another poll of the same source committed first; this one's work is dropped, not duplicated."""
+
+
+@dataclass
+class ChangeRow:
+    """A change as routing sees it: ids assigned, payloads decoded."""
+
+    id: int
+    source: str
+    snapshot_id: int
+    key: str
+    kind: str
+    change: str
+    name: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    fields: list[dict[str, Any]] | None
+    created_at: datetime
+
+
+Router = Callable[[Session, list[ChangeRow], Snapshot], list[dict[str, Any]]]
+
+
+def get_state(session: Session, source: str) -> SourceState:
+    state = session.get(SourceState, source)
+    if state is None:
+        state = SourceState(source=source)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def prior_hashes(engine: Engine, source: str) -> dict[str, str]:
+    """key -> hash of the source's active records, streamed from the database."""
+    out: dict[str, str] = {}
+    with engine.connect() as conn:
+        rows = conn.execution_options(stream_results=True, yield_per=10000).execute(
+            select(Record.key, Record.hash).where(Record.source == source, Record.removed_at.is_(None))
+        )
+        for key, digest in rows:
+            out[key] = digest
+    return out
+
+
+def payloads(session: Session, source: str, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    keys = list(keys)
+    out: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(keys), 500):
+        chunk = keys[i : i + 500]
+        for key, payload in session.execute(
+            select(Record.key, Record.payload).where(Record.source == source, Record.key.in_(chunk))
+        ):
+            out[key] = json.loads(payload)
+    return out
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    stmt = (postgresql if dialect == "postgresql" else sqlite).insert(Record)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Record.source, Record.key],
+        set_={
+            "kind": stmt.excluded.kind,
+            "name": stmt.excluded.name,
+            "hash": stmt.excluded.hash,
+            "payload": stmt.excluded.payload,
+            "updated_at": stmt.excluded.updated_at,
+            "removed_at": None,
+        },
+    )
+    session.execute(stmt, rows)
+
+
+def _batches(items: Iterator[Any], size: int = BATCH) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def commit_accepted(
+    engine: Engine,
+    *,
+    source: str,
+    expected_revision: int,
+    scan: Scan,
+    snapshot: Snapshot,
+    validators: dict[str, Any],
+    baseline: bool,
+    router: Router | None = None,
+) -> tuple[Snapshot, list[ChangeRow]]:
+    """Write snapshot, records, change events, outbox rows and source state in one transaction."""
+    now = snapshot.fetched_at
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        claimed = session.execute(
+            update(SourceState)
+            .where(SourceState.source == source, SourceState.revision == expected_revision)
+            .values(last_poll_at=now)
+        ).rowcount
+        if not claimed:
+            raise Conflict(f"{source}: another poll committed a snapshot first")
+        session.add(snapshot)
+        session.flush()
+        moved_new = {new for _, new in scan.moved}
+        amended_keys = set(scan.amended)
+        befores = payloads(session, source, [*scan.amended, *scan.removed, *(o for o, _ in scan.moved)])
+        if scan.moved:
+            session.execute(
+                Record.__table__.delete().where(Record.source == source, Record.key.in_([o for o, _ in scan.moved]))
+            )
+
+        changes: list[dict[str, Any]] = []
+        for batch in _batches(iter(scan.spill)):
+            rows = []
+            for key, digest, payload_json in batch:
+                payload = json.loads(payload_json)
+                name = record_title(payload)
+                rows.append(
+                    dict(
+                        source=source,
+                        key=key,
+                        kind=payload.get("kind", ""),
+                        name=name,
+                        hash=digest,
+                        payload=payload_json,
+                        first_seen=now,
+                        updated_at=now,
+                        removed_at=None,
+                    )
+                )
+                if baseline or key in moved_new:
+                    continue
+                before = befores.get(key)
+                kind = "amended" if key in amended_keys else "added"
+                changes.append(
+                    dict(
+                        source=source,
+                        snapshot_id=snapshot.id,
+                        key=key,
+                        kind=payload.get("kind", ""),
+                        change=kind,
+                        name=name,
+                        before=dumps(before) if before else None,
+                        after=payload_json,
+                        fields=dumps(field_changes(before, payload)) if kind == "amended" else None,
+                        created_at=now,
+                    )
+                )
+            _upsert(session, rows)
+        if scan.removed:
+            for chunk in _batches(iter(scan.removed), 500):
+                session.execute(
+                    update(Record)
+                    .where(Record.source == source, Record.key.in_(chunk))
+                    .values(removed_at=now, updated_at=now)
+                )
+            for key in scan.removed:
+                before = befores.get(key) or {}
+                changes.append(
+                    dict(
+                        source=source,
+                        snapshot_id=snapshot.id,
+                        key=key,
+                        kind=before.get("kind", ""),
+                        change="removed",
+                        name=record_title(before) if before else key,
+                        before=dumps(before) if before else None,
+                        after=None,
+                        fields=None,
+                        created_at=now,
+                    )
+                )
+
+        change_rows: list[ChangeRow] = []
+        if changes:
+            result = session.execute(
+                insert(Change).returning(Change.id, Change.key, sort_by_parameter_order=True), changes
+            )
+            for (cid, _key), c in zip(result.all(), changes, strict=True):
+                change_rows.append(
+                    ChangeRow(
+                        id=cid,
+                        source=source,
+                        snapshot_id=snapshot.id,
+                        key=c["key"],
+                        kind=c["kind"],
+                        change=c["change"],
+                        name=c["name"],
+                        before=json.loads(c["before"]) if c["before"] else None,
+                        after=json.loads(c["after"]) if c["after"] else None,
+                        fields=json.loads(c["fields"]) if c["fields"] else None,
+                        created_at=now,
+                    )
+                )
+        if router is not None and change_rows:
+            deliveries = router(session, change_rows, snapshot)
+            if deliveries:
+                session.execute(insert(Delivery), deliveries)
+
+        count = session.scalar(
+            select(func.count()).select_from(Record).where(Record.source == source, Record.removed_at.is_(None))
+        )
+        session.execute(
+            update(SourceState)
+            .where(SourceState.source == source)
+            .values(
+                revision=snapshot.id,
+                validators=dumps(validators),
+                last_poll_at=now,
+                last_success_at=now,
+                last_status="accepted",
+                last_error=None,
+                consecutive_failures=0,
+                record_count=count,
+                **({"last_change_at": now} if change_rows else {}),
+            )
+        )
+    return snapshot, change_rows
+
+
+def commit_outcome(
+    engine: Engine,
+    *,
+    source: str,
+    snapshot: Snapshot,
+    validators: dict[str, Any] | None = None,
+    extra: Callable[[Session, Snapshot], None] | None = None,
+) -> Snapshot:
+    """Record an unchanged, quarantined or failed poll; the stored records are untouched."""
+    now = snapshot.fetched_at
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        state = get_state(session, source)
+        session.add(snapshot)
+        session.flush()
+        state.last_poll_at = now
+        state.last_status = snapshot.status
+        if snapshot.status == "unchanged":
+            state.last_success_at = now
+            state.last_error = None
+            state.consecutive_failures = 0
+            if validators is not None:
+                state.validators = dumps(validators)
+        else:
+            state.last_error = snapshot.reason
+            state.consecutive_failures += 1
+        if extra is not None:
+            extra(session, snapshot)
+    return snapshot
+
+
+def ensure_state(engine: Engine, source: str) -> SourceState:
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        return get_state(session, source)

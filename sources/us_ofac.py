@@ -1,0 +1,307 @@
+"""OFAC's SDN list and its non-SDN Consolidated list, in the classic sdnList XML or the legacy CSV files.
+
+Both lists are published in the same formats, so one parsing core serves two sources that differ only in
+what they are called:
+- classic sdnList XML (SDN.XML, CONSOLIDATED.XML; the current Sanctions List Service namespace and the
+  older http://tempuri.org/sdnList.xsd one alike: elements are matched by local name), key `uid`;
+- the legacy CSV set: sdn.csv (no header, 12 columns, `-0-` for empty, ends with a \\x1a byte), with the
+  optional alt.csv (aliases), add.csv (addresses) and sdn_comments.csv (remarks continuations), key `ent_num`.
+The format is told by sniffing the main part, never by its file name. Names are written as OFAC writes
+them in sdn.csv ("LAST, First"), so the XML and the CSV of one list give the same names.
+
+Left out on purpose: the uids of sub-elements (aka, address, id...) and Publish_Date/Record_Count, which
+identify or date the file rather than describe the designation.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from lxml import etree
+
+from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
+from notifier.parsing import child_text, children, csv_rows, iter_xml, root_tag
+from notifier.records import Designation, Identifier
+
+ENTRY_URL = "https://sanctionssearch.ofac.treas.gov/Details.aspx?id={key}"
+
+_TYPES = {"individual": "person", "entity": "organization", "vessel": "vessel", "aircraft": "aircraft"}
+
+# idList entries that describe the designation rather than identify it: kept in extra, not in identifiers.
+_FACT_TYPES = re.compile(
+    r"^(gender|secondary sanctions risk|target type|organization type|organization established date|listing date"
+    r"|effective date|purchase/sales for divestment date|executive order|caatsa|additional sanctions information"
+    r"|transactions prohibited|website|email address|phone number|fax|nationality of registration|issuer name"
+    r"|aircraft (model|manufacture date|operator|construction number)|vessel year of build|other vessel"
+    r"|former vessel flag|eye color|hair color|height|weight|ethnicity|citizenship|nationality|location)",
+    re.IGNORECASE,
+)
+
+_VESSEL_FIELDS = {  # sdnList vesselInfo element -> extra key (the CSV columns map to the same keys)
+    "callSign": "call_sign",
+    "vesselType": "vessel_type",
+    "vesselFlag": "vessel_flag",
+    "vesselOwner": "vessel_owner",
+    "tonnage": "tonnage",
+    "grossRegisteredTonnage": "gross_registered_tonnage",
+}
+
+# Columns of the legacy CSV files (none has a header row).
+SDN_COLUMNS = ("ent_num", "SDN_Name", "SDN_Type", "Program", "Title", "Call_Sign", "Vess_type", "Tonnage", "GRT",
+               "Vess_flag", "Vess_owner", "Remarks")
+_PART_WIDTH = {"main": len(SDN_COLUMNS), "alt": 5, "add": 6, "comments": 2}
+_EOF = "\x1a"
+
+
+def ofac_name(last: str | None, first: str | None) -> str | None:
+    """A name as OFAC writes it in sdn.csv and alt.csv: "LAST, First", or the one part there is."""
+    if last and first:
+        return f"{last}, {first}"
+    return last or first
+
+
+def iso_date(text: str | None) -> str | None:
+    """OFAC's "10 Dec 1948" / "Dec 1948" as ISO ("1948-12-10" / "1948-12"); anything else as published."""
+    if not text:
+        return None
+    for fmt, out in (("%d %b %Y", "%Y-%m-%d"), ("%b %Y", "%Y-%m")):
+        try:
+            return datetime.strptime(text, fmt).strftime(out)
+        except ValueError:
+            continue
+    return text
+
+
+def _alias_type(text: str | None) -> str | None:
+    """"a.k.a." (XML) and "aka" (CSV) are the same alias type."""
+    return text.replace(".", "").strip().lower() if text else None
+
+
+def _add_fact(extra: dict[str, Any], id_type: str, value: str | None, country: str | None) -> None:
+    if id_type.lower() == "gender":
+        extra["gender"] = value
+        return
+    extra.setdefault("facts", []).append({"type": id_type.rstrip(" :-"), "value": value, "country": country})
+
+
+def _dedup(values: list[str]) -> list[str]:
+    return list(dict.fromkeys(v for v in values if v))
+
+
+# --- classic sdnList XML ---------------------------------------------------------------------------------------
+
+
+def _xml_entry(el: etree._Element) -> Designation:
+    key = child_text(el, "uid")
+    if not key:
+        raise ParseError("sdnEntry without uid")
+    name = ofac_name(child_text(el, "lastName"), child_text(el, "firstName"))
+    if not name:
+        raise ParseError(f"sdnEntry {key} has no name")
+    sdn_type = (child_text(el, "sdnType") or "").lower()
+    extra: dict[str, Any] = {"title": child_text(el, "title")}
+
+    def items(list_name: str, item_name: str) -> list[etree._Element]:
+        return [item for lst in children(el, list_name) for item in children(lst, item_name)]
+
+    aliases, alias_details = [], []
+    for aka in items("akaList", "aka"):
+        alias = ofac_name(child_text(aka, "lastName"), child_text(aka, "firstName"))
+        if alias:
+            aliases.append(alias)
+            alias_details.append({"name": alias, "type": _alias_type(child_text(aka, "type")),
+                                  "category": child_text(aka, "category")})
+    addresses, countries = [], []
+    for adr in items("addressList", "address"):
+        place = " ".join(filter(None, (child_text(adr, t) for t in ("city", "stateOrProvince", "postalCode"))))
+        country = child_text(adr, "country")
+        lines = [child_text(adr, t) for t in ("address1", "address2", "address3")] + [place, country]
+        addresses.append(", ".join(filter(None, lines)))
+        countries.append(country)
+    identifiers = []
+    for ident in items("idList", "id"):
+        id_type = child_text(ident, "idType") or ""
+        number, country = child_text(ident, "idNumber"), child_text(ident, "idCountry")
+        if _FACT_TYPES.match(id_type) or not number:
+            _add_fact(extra, id_type, number, country)
+            continue
+        dates = [f"{label} {iso_date(child_text(ident, tag))}" for label, tag in
+                 (("issued", "issueDate"), ("expires", "expirationDate")) if child_text(ident, tag)]
+        identifiers.append(Identifier(id_type, number, country, "; ".join(dates) or None))
+    for vessel in children(el, "vesselInfo"):
+        for tag, field in _VESSEL_FIELDS.items():
+            extra[field] = child_text(vessel, tag)
+    if alias_details:
+        extra["alias_details"] = alias_details
+    nationalities = [child_text(n, "country") for n in items("nationalityList", "nationality")]
+    nationalities += [child_text(c, "country") for c in items("citizenshipList", "citizenship")]
+    return Designation(
+        key=key,
+        name=name,
+        entity_type=_TYPES.get(sdn_type, "unknown"),
+        aliases=aliases,
+        programs=[p.text.strip() for p in items("programList", "program") if p.text and p.text.strip()],
+        nationalities=_dedup(nationalities),
+        countries=_dedup(countries),
+        birth_dates=_dedup([iso_date(child_text(d, "dateOfBirth")) for d in items("dateOfBirthList",
+                                                                                   "dateOfBirthItem")]),
+        birth_places=_dedup([child_text(p, "placeOfBirth") for p in items("placeOfBirthList", "placeOfBirthItem")]),
+        addresses=_dedup(addresses),
+        identifiers=identifiers,
+        remarks=child_text(el, "remarks"),
+        url=ENTRY_URL.format(key=key),
+        extra={k: v for k, v in extra.items() if v},
+    )
+
+
+def parse_sdn_xml(path: Path) -> Iterator[Designation]:
+    """Stream the sdnEntry elements of a classic sdnList document."""
+    tag = root_tag(path)
+    if tag != "sdnList":
+        raise ParseError(f"XML root is <{tag}>, not OFAC's <sdnList>")
+    count = 0
+    for el in iter_xml(path, "sdnEntry"):
+        count += 1
+        yield _xml_entry(el)
+    if not count:
+        raise ParseError("sdnList without any sdnEntry")
+
+
+# --- legacy CSV ------------------------------------------------------------------------------------------------
+
+
+def _csv_part(path: Path, part: str) -> Iterator[list[str | None]]:
+    """Rows of one CSV part, `-0-` as None; strict about width, so a truncated download is refused."""
+    size = path.stat().st_size
+    if not sniff(path).strip(_EOF.encode()):
+        raise ParseError(f"OFAC CSV part {part!r} is empty")
+    with open(path, "rb") as fh:
+        fh.seek(max(0, size - 1))
+        if fh.read(1) not in (b"\n", b"\r", _EOF.encode()):
+            raise ParseError(f"OFAC CSV part {part!r} ends mid-row: truncated download?")
+    width = _PART_WIDTH[part]
+    eof_seen = False
+    for line, row in enumerate(csv_rows(path, strict=True), 1):
+        if not row:
+            continue
+        if row == [_EOF]:
+            eof_seen = True
+            continue
+        if eof_seen:
+            raise ParseError(f"OFAC CSV part {part!r}, line {line}: data after the end-of-file byte")
+        if len(row) != width:
+            raise ParseError(f"OFAC CSV part {part!r}, line {line}: {len(row)} columns, expected {width}")
+        values = [None if v.strip() in ("", "-0-") else v for v in row]
+        if not values[0] or not values[0].strip().isdigit():
+            raise ParseError(f"OFAC CSV part {part!r}, line {line}: ent_num {row[0]!r} is not a number")
+        values[0] = values[0].strip()
+        yield values
+
+
+def _strip(value: str | None) -> str | None:
+    return value.strip() or None if value else None
+
+
+def _csv_designation(row: list[str | None]) -> Designation:
+    ent_num, name, sdn_type, program, title, *vessel, remarks = row
+    if not _strip(name):
+        raise ParseError(f"sdn.csv entry {ent_num} has no name")
+    extra: dict[str, Any] = {"title": _strip(title)}
+    csv_vessel = ("callSign", "vesselType", "tonnage", "grossRegisteredTonnage", "vesselFlag", "vesselOwner")
+    for tag, value in zip(csv_vessel, vessel, strict=True):
+        extra[_VESSEL_FIELDS[tag]] = _strip(value)
+    programs = [p.strip(" []") for p in (program or "").split("] [")]
+    return Designation(
+        key=ent_num,
+        name=name.strip(),
+        entity_type=_TYPES.get((sdn_type or "entity").strip().lower(), "unknown"),
+        programs=[p for p in programs if p],
+        remarks=remarks,  # kept raw until sdn_comments continuations are appended, stripped at the end
+        url=ENTRY_URL.format(key=ent_num),
+        extra=extra,
+    )
+
+
+def parse_sdn_csv(parts: Mapping[str, Path]) -> Iterator[Designation]:
+    """sdn.csv, with alt.csv, add.csv and sdn_comments.csv merged in when given (rows of unknown ent_nums ignored)."""
+    records: dict[str, Designation] = {}
+    for row in _csv_part(Path(parts["main"]), "main"):
+        record = _csv_designation(row)
+        if record.key in records:
+            raise ParseError(f"sdn.csv lists ent_num {record.key} twice")
+        records[record.key] = record
+    if "alt" in parts:
+        for ent_num, _alt_num, alt_type, alt_name, alt_remarks in _csv_part(Path(parts["alt"]), "alt"):
+            record = records.get(ent_num)
+            if record is None or not _strip(alt_name):
+                continue
+            record.aliases.append(alt_name.strip())
+            record.extra.setdefault("alias_details", []).append(
+                {"name": alt_name.strip(), "type": _alias_type(alt_type), "remarks": _strip(alt_remarks)})
+    if "add" in parts:
+        for ent_num, _add_num, address, place, country, add_remarks in _csv_part(Path(parts["add"]), "add"):
+            record = records.get(ent_num)
+            if record is None:
+                continue
+            text = ", ".join(filter(None, (_strip(address), _strip(place), _strip(country))))
+            if add_remarks and add_remarks.strip():
+                text = f"{text} ({add_remarks.strip()})" if text else add_remarks.strip()
+            if text:
+                record.addresses.append(text)
+            if _strip(country):
+                record.countries.append(country.strip())
+    if "comments" in parts:
+        for ent_num, extension in _csv_part(Path(parts["comments"]), "comments"):
+            record = records.get(ent_num)
+            if record is not None and extension:
+                record.remarks = (record.remarks or "") + extension  # OFAC cut the remark mid-word: no separator
+    if not records:
+        raise ParseError("sdn.csv has no entries")
+    for record in records.values():
+        record.remarks = _strip(record.remarks)
+        record.countries = _dedup(record.countries)
+        record.extra = {k: v for k, v in record.extra.items() if v}
+        yield record
+
+
+# --- the two sources -------------------------------------------------------------------------------------------
+
+
+class _OfacList(Adapter):
+    """The parsing core both OFAC lists share; the format is sniffed from the main part."""
+
+    publisher: ClassVar[str] = "U.S. Department of the Treasury, Office of Foreign Assets Control (OFAC)"
+    jurisdiction: ClassVar[str] = "US"
+    kind: ClassVar[str] = "designation"
+    formats: ClassVar[tuple[str, ...]] = ("xml", "csv")
+    parts: ClassVar[tuple[str, ...]] = ("main", "alt", "add", "comments")
+
+    def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
+        main = Path(parts["main"])
+        head = sniff(main)
+        if not head.strip(_EOF.encode()):
+            raise ParseError("empty file: no OFAC list in it")
+        if looks_like_html(main):
+            raise ParseError("got an HTML page, not an OFAC list")
+        if head.startswith(b"<"):
+            yield from parse_sdn_xml(main)
+        elif head[:1].isdigit():
+            yield from parse_sdn_csv(parts)
+        else:
+            raise ParseError(f"neither sdnList XML nor sdn.csv: starts with {head[:40]!r}")
+
+
+class OfacSdn(_OfacList):
+    """The Specially Designated Nationals and Blocked Persons List (SDN.XML or sdn.csv + alt/add/comments)."""
+
+    title: ClassVar[str] = "OFAC Specially Designated Nationals and Blocked Persons List (SDN)"
+
+
+class OfacConsolidated(_OfacList):
+    """OFAC's Consolidated (non-SDN) Sanctions List: SSI, NS-MBS, NS-CMIC, FSE, PLC... (CONSOLIDATED.XML)."""
+
+    title: ClassVar[str] = "OFAC Consolidated Sanctions List (non-SDN)"
