@@ -33,6 +33,7 @@ class Adapter(ABC):
     """
 
     title: ClassVar[str] = ""
+    short_title: ClassVar[str] = ""  # for alert summaries ("OFAC SDN"); defaults to title
     publisher: ClassVar[str] = ""
     jurisdiction: ClassVar[str] = ""
     kind: ClassVar[str] = "designation"

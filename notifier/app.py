@@ -1,13 +1,24 @@
-"""Building the service's context once per process: settings, schema, sources, adapters."""
+"""Building the service once per process: settings, schema, sources, adapters, subscribers, hooks."""
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
 
 from notifier.config import SourceConfig, load_sources
 from notifier.errors import ConfigError
 from notifier.pipeline import Context
 from notifier.registry import adapters
+from notifier.render import SourceMeta
+from notifier.routing import ops_rows, route_changes
 from notifier.settings import Settings, get_settings
 from notifier.store.db import get_engine, migrate
+from notifier.store.models import Delivery, Snapshot, SourceState
+from notifier.store.repo import ChangeRow
+from notifier.subscriptions import Subscriber, load_subscribers
+from notifier.timeutil import utcnow
 
 
 def load_source_configs(settings: Settings) -> dict[str, SourceConfig]:
@@ -28,14 +39,74 @@ def load_source_configs(settings: Settings) -> dict[str, SourceConfig]:
     return sources
 
 
-def build_context(settings: Settings | None = None, *, with_routing: bool = True) -> Context:
+@dataclass
+class Service(Context):
+    """The pipeline's context plus who gets alerts: what workers, beat and the CLI share."""
+
+    subscribers: list[Subscriber] = field(default_factory=list)
+    metas: dict[str, SourceMeta] = field(default_factory=dict)
+
+    def meta(self, source_id: str) -> SourceMeta:
+        return self.metas.get(source_id) or SourceMeta(source_id, source_id, "", "designation")
+
+    def route_snapshot(self, session: Session, changes: list[ChangeRow], snapshot: Snapshot) -> list[dict]:
+        meta = self.meta(snapshot.source)
+        rows = route_changes(self.subscribers, changes, meta, snapshot.id, snapshot.fetched_at) if changes else []
+        if snapshot.moved:
+            moved = json.loads(snapshot.notes or "{}").get("moved", [])
+            shown = "\n".join(f"{old} -> {new}" for old, new in moved[:50])
+            rows += ops_rows(
+                self.subscribers,
+                key=f"moved:{snapshot.id}",
+                now=snapshot.fetched_at,
+                title=f"{meta.title}: {snapshot.moved} records renumbered by the publisher",
+                body=f"Matched by content, so no subscriber was alerted (old -> new key):\n{shown}",
+            )
+        return rows
+
+    def alert_ops(self, session: Session, snapshot: Snapshot, cfg: SourceConfig) -> None:
+        """Quarantines alert ops every time; failed polls once a streak reaches the threshold."""
+        meta = self.meta(cfg.id)
+        if snapshot.status == "quarantined":
+            title = f"{meta.title}: snapshot quarantined"
+            body = f"Snapshot {snapshot.id} of {cfg.id} was quarantined; no subscriber was alerted.\n{snapshot.reason}"
+            key = f"quarantined:{snapshot.id}"
+        else:
+            state = session.get(SourceState, cfg.id)
+            if state is None or state.consecutive_failures != self.settings.ops_failure_threshold:
+                return
+            title = f"{meta.title}: {state.consecutive_failures} failed polls in a row"
+            body = f"{cfg.id} has failed {state.consecutive_failures} polls in a row. Last error: {snapshot.reason}"
+            key = f"failing:{snapshot.id}"
+        rows = ops_rows(self.subscribers, key=key, title=title, body=body, now=utcnow())
+        if rows:
+            session.execute(Delivery.__table__.insert(), rows)
+
+
+def source_metas(sources: dict[str, SourceConfig]) -> dict[str, SourceMeta]:
+    installed = adapters()
+    metas = {}
+    for sid, cfg in sources.items():
+        cls = installed[cfg.adapter]
+        metas[sid] = SourceMeta(
+            id=sid,
+            title=cfg.title or cls.short_title or cls.title,
+            jurisdiction=cls.jurisdiction,
+            kind=cls.kind,
+            url=cfg.options.get("page_url") or cfg.url if cfg.url.startswith("http") else None,
+        )
+    return metas
+
+
+def build_service(settings: Settings | None = None, *, with_subscribers: bool = True) -> Service:
     """Migrate the database and load the configuration; fails early with a message naming what is wrong."""
     settings = settings or get_settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.db_url)
-    ctx = Context(settings=settings, engine=get_engine(settings.db_url), sources=load_source_configs(settings))
-    if with_routing:
-        from notifier.wiring import attach_routing
-
-        attach_routing(ctx)
-    return ctx
+    sources = load_source_configs(settings)
+    svc = Service(settings=settings, engine=get_engine(settings.db_url), sources=sources, metas=source_metas(sources))
+    if with_subscribers:
+        svc.subscribers = load_subscribers(settings.subscriptions_file, set(sources))
+        svc.router = svc.route_snapshot
+        svc.ops_hook = svc.alert_ops
+    return svc

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from typing import Any
-
-_WS = re.compile(r"\s+")
 
 # Fields that identify a record rather than describe it: left out of the content hash so that a record
 # whose number moved (MOF renumbering) keeps its content hash.
@@ -21,7 +18,7 @@ IDENTITY_FIELDS = frozenset({"key"})
 def canonical(value: Any) -> Any:
     """Normalize a payload recursively; the result is what is stored and diffed."""
     if isinstance(value, str):
-        return _WS.sub(" ", value).strip()
+        return " ".join(value.split())
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():

@@ -40,6 +40,7 @@ class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
     adapter: str
+    title: str | None = None  # how alerts name the source ("OFAC SDN"); default: the adapter's title
     url: str
     parts: dict[str, str] = Field(default_factory=dict)
     schedule: float = 900.0

@@ -116,16 +116,19 @@ def xlsx_sheets(path: Path) -> Iterator[tuple[str, Iterator[tuple]]]:
     import zipfile
 
     import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
 
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise ParseError(f"not a readable XLSX workbook: {exc}") from exc
-    try:
-        for ws in wb.worksheets:
-            yield ws.title, ws.iter_rows(values_only=True)
-    finally:
-        wb.close()
+    # A file object, not the path: openpyxl judges a path by its extension, and snapshots are temp files.
+    with open(path, "rb") as fh:
+        try:
+            wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+            raise ParseError(f"not a readable XLSX workbook: {exc}") from exc
+        try:
+            for ws in wb.worksheets:
+                yield ws.title, ws.iter_rows(values_only=True)
+        finally:
+            wb.close()
 
 
 def cell(value: object) -> str | None:

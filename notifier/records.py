@@ -6,7 +6,8 @@ Adapters fill these in as published; canonical form (sorting, whitespace) and ha
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
+from functools import cache
 from typing import Any, ClassVar
 
 ENTITY_TYPES = ("person", "organization", "vessel", "aircraft", "unknown")
@@ -15,6 +16,21 @@ MEASURES = ("export_ban", "import_ban", "licence_requirement", "party_ban", "oth
 
 class InvalidRecord(ValueError):
     """A record that breaks the contract (no key, no name, unknown entity type...)."""
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    return value
 
 
 @dataclass(slots=True)
@@ -33,8 +49,10 @@ class Record:
     key: str
 
     def payload(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["kind"] = self.kind
+        """A plain dict of the record (shallow: lists are copied, nested dataclasses become dicts)."""
+        data: dict[str, Any] = {"kind": self.kind}
+        for name in _field_names(type(self)):
+            data[name] = _plain(getattr(self, name))
         return data
 
     def validate(self) -> None:

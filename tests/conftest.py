@@ -85,7 +85,7 @@ def db_url(request, tmp_path):
 @pytest.fixture
 def make_ctx(tmp_path, db_url):
     """Build a pipeline context for the given sources (dict of source id -> settings as in sources.yaml)."""
-    from notifier.app import build_context
+    from notifier.app import build_service
     from notifier.settings import Settings
 
     def make(sources: dict, subscriptions: dict | None = None, **settings_kw):
@@ -100,6 +100,6 @@ def make_ctx(tmp_path, db_url):
             subscriptions_file=subs_file,
             **settings_kw,
         )
-        return build_context(settings)
+        return build_service(settings)
 
     return make

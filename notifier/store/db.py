@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
@@ -60,14 +62,38 @@ def alembic_config(url: str) -> Config:
 
 
 def migrate(url: str) -> None:
-    """Bring the schema to the newest revision (idempotent, safe to call at every start)."""
+    """Bring the schema to the newest revision (idempotent, safe to call at every start).
+
+    Workers and beat start together: the upgrade is serialized by a PostgreSQL advisory lock, or a file lock
+    beside the SQLite database, so two processes never create the same table at once.
+    """
+    engine = get_engine(url)
     try:
-        with get_engine(url).begin() as conn:
-            cfg = alembic_config(url)
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as conn:
+                conn.execute(text("SELECT pg_advisory_xact_lock(7405541)"))
+                _upgrade(url, conn)
+            return
+        database = make_url(url).database
+        lock_path = Path(f"{database}.migrate-lock") if database and database != ":memory:" else None
+        fd = os.open(lock_path, os.O_CREAT | os.O_RDWR, 0o644) if lock_path else None
+        try:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            with engine.begin() as conn:
+                _upgrade(url, conn)
+        finally:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
     except OperationalError as exc:
         raise ConfigError(f"database {make_url(url).render_as_string(hide_password=True)}: {exc.orig}") from None
+
+
+def _upgrade(url: str, conn: Connection) -> None:
+    cfg = alembic_config(url)
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, "head")
 
 
 def dispose_engines() -> None:

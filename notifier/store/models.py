@@ -91,11 +91,14 @@ class Delivery(SQLModel, table=True):
     snapshot_id: int | None = Field(default=None, index=True)
     source: str | None = Field(default=None, max_length=100)
     change_ids: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
-    body: str | None = Field(default=None, sa_column=Column(Text))  # for ops/test messages: the message itself
+    title: str | None = Field(default=None, sa_column=Column(Text))  # ops/test messages carry their own text
+    body: str | None = Field(default=None, sa_column=Column(Text))
     status: str = Field(default="pending", max_length=12)  # pending | sending | sent | dead | held
+    due_at: datetime | None = None  # digests: not sent before this time
     attempts: int = 0
     parts_sent: int = 0
     next_attempt_at: datetime
+    claimed_at: datetime | None = None  # when a worker took it; a stale claim is released by the relay
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime
     sent_at: datetime | None = None

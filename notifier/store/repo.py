@@ -225,7 +225,7 @@ def commit_accepted(
                         created_at=now,
                     )
                 )
-        if router is not None and change_rows:
+        if router is not None:
             deliveries = router(session, change_rows, snapshot)
             if deliveries:
                 session.execute(insert(Delivery), deliveries)

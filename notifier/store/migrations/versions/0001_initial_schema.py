@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 02:38:58.635131
+Create Date: 2026-11-26 02:44:10.041386
 """
 
 import sqlalchemy as sa
@@ -28,11 +28,14 @@ def upgrade() -> None:
         sa.Column("snapshot_id", sa.Integer(), nullable=True),
         sa.Column("source", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=True),
         sa.Column("change_ids", sa.Text(), nullable=False),
+        sa.Column("title", sa.Text(), nullable=True),
         sa.Column("body", sa.Text(), nullable=True),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
+        sa.Column("due_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("parts_sent", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("claimed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("sent_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),

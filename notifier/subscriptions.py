@@ -1,0 +1,226 @@
+"""config/subscriptions.yaml: who gets which changes, through which channels, in which format.
+
+Channel URLs are Apprise URLs whose secrets come from the environment (${VAR}); a literal secret in the
+file is refused. Every problem names the file, the subscriber, the key and the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from notifier.config import describe_validation, load_yaml
+from notifier.errors import ConfigError
+from notifier.records import ENTITY_TYPES
+from notifier.redact import register_secret
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+CHANGE_TYPES = ("added", "removed", "amended")
+KINDS = ("designation", "export_control", "news")
+FORMATS = ("slack", "email", "text", "markdown")
+# Apprise schemes whose URL always carries a token or password in its path or user part.
+_TOKEN_SCHEMES = {
+    "slack",
+    "discord",
+    "tgram",
+    "msteams",
+    "pover",
+    "pbul",
+    "ntfys",
+    "gotify",
+    "gotifys",
+    "matrix",
+    "matrixs",
+    "mmost",
+    "mmosts",
+    "rocket",
+    "rockets",
+    "zulip",
+    "signal",
+    "signals",
+    "twilio",
+    "sns",
+    "ses",
+    "mailgun",
+    "sendgrid",
+    "sparkpost",
+    "opsgenie",
+    "pagerduty",
+    "join",
+    "ifttt",
+    "apprise",
+    "apprises",
+}
+
+
+class Filters(BaseModel):
+    """Empty list = no restriction. Every non-empty filter must match (AND); values within one are OR."""
+
+    model_config = ConfigDict(extra="forbid")
+    sources: list[str] = Field(default_factory=list)
+    jurisdictions: list[str] = Field(default_factory=list)
+    kinds: list[Literal["designation", "export_control", "news"]] = Field(default_factory=list)
+    changes: list[Literal["added", "removed", "amended"]] = Field(default_factory=list)
+    programs: list[str] = Field(default_factory=list)
+    entity_types: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+
+    @field_validator("entity_types")
+    @classmethod
+    def _entity_types(cls, v: list[str]) -> list[str]:
+        bad = [t for t in v if t not in ENTITY_TYPES]
+        if bad:
+            raise ValueError(f"unknown entity type {bad[0]!r}; use {', '.join(ENTITY_TYPES)}")
+        return v
+
+    @field_validator("jurisdictions")
+    @classmethod
+    def _upper(cls, v: list[str]) -> list[str]:
+        return [j.upper() for j in v]
+
+
+class Channel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str  # as written in the file, with ${VAR} placeholders
+    format: Literal["slack", "email", "text", "markdown"] | None = None
+    tags: list[str] = Field(default_factory=list)
+    resolved: str = Field("", exclude=True)  # the URL with the environment filled in; never logged
+
+    @property
+    def id(self) -> str:
+        """Stable id of the channel within its subscriber (the template, not the secret, is hashed)."""
+        return hashlib.sha256(self.url.encode()).hexdigest()[:16]
+
+    @property
+    def scheme(self) -> str:
+        return urlsplit(self.resolved or self.url).scheme.lower()
+
+    @property
+    def effective_format(self) -> str:
+        if self.format:
+            return self.format
+        if self.scheme in ("mailto", "mailtos"):
+            return "email"
+        if self.scheme == "slack" or "hooks.slack.com" in self.resolved:
+            return "slack"
+        return "text"
+
+
+class Subscriber(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    channels: list[Channel] = Field(min_length=1)
+    filters: Filters = Field(default_factory=Filters)
+    tags: list[str] = Field(default_factory=list)
+    format: Literal["slack", "email", "text", "markdown"] | None = None
+    digest: Literal["immediate", "hourly", "daily"] = "immediate"
+    digest_at: str = "08:00"
+    timezone: str = "UTC"
+    watchlist: str | None = None
+    watchlist_threshold: float = Field(0.88, gt=0, le=1)
+
+    @field_validator("digest_at")
+    @classmethod
+    def _at(cls, v: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", v):
+            raise ValueError("use HH:MM, 24-hour clock")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; use an IANA name such as Europe/London") from None
+        return v
+
+    @property
+    def is_ops(self) -> bool:
+        return "ops" in self.tags
+
+    def channel_format(self, channel: Channel) -> str:
+        return channel.format or self.format or channel.effective_format
+
+
+def _expand(url: str, where: str, env: dict[str, str]) -> str:
+    missing = [name for name in _VAR.findall(url) if name not in env]
+    if missing:
+        raise ConfigError(f"{where}: environment variable {missing[0]} is not set (export it, or fix the name)")
+    return _VAR.sub(lambda m: env[m.group(1)], url)
+
+
+def _literal_secret(url: str) -> str | None:
+    """Why a URL as written in the file holds a secret, or None."""
+    masked = _VAR.sub("VAR", url)
+    parts = urlsplit(masked)
+    if parts.password and parts.password != "VAR":
+        return "a password"
+    scheme = parts.scheme.lower()
+    if scheme in _TOKEN_SCHEMES and "VAR" not in masked:
+        return f"a {scheme}:// token"
+    if scheme in ("http", "https") and "hooks.slack.com" in masked and "VAR" not in masked:
+        return "a Slack webhook path"
+    return None
+
+
+def load_subscribers(
+    path: Path, known_sources: set[str] | None = None, env: dict[str, str] | None = None
+) -> list[Subscriber]:
+    """Parse, validate and resolve the subscriptions file; all problems are reported together."""
+    import apprise
+
+    env = dict(os.environ if env is None else env)
+    data = load_yaml(path, "subscribers and their channels")
+    if data is None:
+        return []
+    if not isinstance(data, dict) or not isinstance(data.get("subscribers", []), list):
+        raise ConfigError(f"{path}: subscribers: expected a list `subscribers:` of subscriber entries")
+    problems: list[str] = []
+    result: list[Subscriber] = []
+    names: set[str] = set()
+    for i, raw in enumerate(data.get("subscribers") or []):
+        label = raw.get("name") if isinstance(raw, dict) and raw.get("name") else f"#{i + 1}"
+        where = f"{path}: subscribers[{label}]"
+        try:
+            sub = Subscriber.model_validate(raw)
+        except ValidationError as exc:
+            problems.append(describe_validation(path, f"subscribers[{label}]", exc))
+            continue
+        if sub.name in names:
+            problems.append(f"{where}.name: duplicate subscriber name (names must be unique)")
+            continue
+        names.add(sub.name)
+        for j, ch in enumerate(sub.channels):
+            ch_where = f"{where}.channels[{j}].url"
+            why = _literal_secret(ch.url)
+            if why:
+                problems.append(f"{ch_where}: holds {why}; put it in an environment variable and write ${{VAR}}")
+                continue
+            try:
+                ch.resolved = _expand(ch.url, ch_where, env)
+            except ConfigError as exc:
+                problems.append(str(exc))
+                continue
+            register_secret(ch.resolved)
+            for value in _VAR.findall(ch.url):
+                register_secret(env[value])
+            if apprise.Apprise.instantiate(ch.resolved, suppress_exceptions=True) is None:
+                problems.append(f"{ch_where}: not a URL Apprise can send to (see the Apprise wiki for the scheme)")
+        for src in sub.filters.sources:
+            if known_sources is not None and src not in known_sources:
+                problems.append(
+                    f"{where}.filters.sources: unknown source {src!r} (configured: {', '.join(sorted(known_sources))})"
+                )
+        result.append(sub)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return result

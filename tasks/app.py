@@ -1,0 +1,119 @@
+"""The Celery app: broker, queues, reliability settings and the beat schedule from config/sources.yaml.
+
+Without NOTIFIER_BROKER_URL the service runs on one machine with kombu's filesystem transport (no server);
+with redis:// it scales out, and beat uses celery-redbeat so that several beat processes schedule once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import Celery, signals
+from kombu import Queue
+
+from notifier.settings import Settings, get_settings
+
+POLL_QUEUE = "poll"
+DELIVER_QUEUE = "deliver"
+
+
+def is_redis(url: str | None) -> bool:
+    return bool(url) and url.startswith(("redis://", "rediss://"))
+
+
+def broker_settings(settings: Settings) -> dict:
+    # Longer than any task's hard limit and any retry countdown, so Redis never redelivers a running task.
+    visibility = int(max(settings.poll_time_limit, settings.delivery_backoff_max) + 600)
+    if is_redis(settings.broker_url):
+        return {
+            "broker_url": settings.broker_url,
+            "broker_transport_options": {"visibility_timeout": visibility},
+            "beat_scheduler": "redbeat.RedBeatScheduler",
+            "redbeat_redis_url": settings.broker_url,
+            "redbeat_lock_timeout": 60,
+            "redbeat_key_prefix": "notifier:redbeat",
+        }
+    if settings.broker_url:
+        return {"broker_url": settings.broker_url, "broker_transport_options": {"visibility_timeout": visibility}}
+    folder = (settings.data_dir / "broker").resolve()
+    for sub in ("queue", "processed"):
+        (folder / sub).mkdir(parents=True, exist_ok=True)
+    return {
+        "broker_url": "filesystem://",
+        "broker_transport_options": {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "processed_folder": str(folder / "processed"),
+            "store_processed": False,
+        },
+        "beat_scheduler": "celery.beat:PersistentScheduler",
+        "beat_schedule_filename": str(folder / "beat-schedule"),
+    }
+
+
+def beat_schedule(settings: Settings) -> dict:
+    """One entry per enabled source, plus the relay; poll messages expire after one interval."""
+    from notifier.app import load_source_configs
+
+    schedule = {
+        "outbox-relay": {
+            "task": "tasks.deliver.relay",
+            "schedule": settings.relay_interval,
+            "options": {"queue": DELIVER_QUEUE, "expires": settings.relay_interval},
+        },
+    }
+    for sid, cfg in load_source_configs(settings).items():
+        if cfg.enabled:
+            schedule[f"poll:{sid}"] = {
+                "task": "tasks.poll.poll_source",
+                "schedule": cfg.schedule,
+                "args": (sid,),
+                "options": {"queue": POLL_QUEUE, "expires": cfg.schedule},
+            }
+    return schedule
+
+
+def make_app(settings: Settings | None = None) -> Celery:
+    settings = settings or get_settings()
+    app = Celery("notifier", include=["tasks.poll", "tasks.deliver"])
+    app.conf.update(
+        **broker_settings(settings),
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        result_backend=None,
+        task_queues=(Queue(POLL_QUEUE), Queue(DELIVER_QUEUE)),
+        task_default_queue=DELIVER_QUEUE,
+        task_routes={"tasks.poll.*": {"queue": POLL_QUEUE}, "tasks.deliver.*": {"queue": DELIVER_QUEUE}},
+        task_time_limit=settings.poll_time_limit,
+        task_soft_time_limit=settings.poll_time_limit * 0.9,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=True,
+        task_send_sent_event=True,
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
+        beat_schedule=beat_schedule(settings),
+        timezone="UTC",
+    )
+    return app
+
+
+@signals.setup_logging.connect
+def _logging(**_kw: object) -> None:
+    from notifier.logs import setup_logging
+
+    setup_logging(get_settings())
+
+
+@signals.worker_process_init.connect
+def _after_fork(**_kw: object) -> None:
+    # Pooled connections must not cross a fork.
+    from notifier.store.db import dispose_engines
+
+    dispose_engines()
+    logging.getLogger("notifier.worker").debug("worker process ready")
+
+
+app = make_app()

@@ -1,0 +1,39 @@
+"""Delivery tasks: send one outbox row (retries are scheduled from the row's own next attempt time), and
+the relay that re-enqueues rows whose broker message was lost."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from notifier.deliver import deliver_one
+from notifier.outbox import relay as find_stuck
+from tasks.service import service
+
+
+def deliver_and_schedule(delivery_id: int) -> str:
+    """The plain function behind the task: send, then schedule the retry or the ops alerts it caused."""
+    svc = service()
+    outcome = deliver_one(svc, delivery_id)
+    if outcome.status == "retry" and outcome.retry_in is not None:
+        deliver.apply_async((delivery_id,), countdown=outcome.retry_in)
+    for ops_id in outcome.ops_ids:
+        deliver.apply_async((ops_id,))
+    return outcome.status
+
+
+def relay_stuck() -> int:
+    svc = service()
+    ids = find_stuck(svc.engine, grace=svc.settings.relay_grace, claim_timeout=svc.settings.claim_timeout)
+    for delivery_id in ids:
+        deliver.apply_async((delivery_id,))
+    return len(ids)
+
+
+@shared_task(name="tasks.deliver.deliver", ignore_result=True, time_limit=300, soft_time_limit=270)
+def deliver(delivery_id: int) -> str:
+    return deliver_and_schedule(delivery_id)
+
+
+@shared_task(name="tasks.deliver.relay", ignore_result=True, time_limit=120, soft_time_limit=100)
+def relay() -> int:
+    return relay_stuck()

@@ -1,0 +1,43 @@
+"""Poll task: a lock per source, the pipeline, then the new outbox rows handed to the deliver queue."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from notifier.locks import source_lock
+from notifier.outbox import pending_for_snapshot
+from notifier.pipeline import poll
+from tasks.service import service
+
+log = logging.getLogger("notifier.tasks")
+
+
+def poll_and_enqueue(source_id: str) -> str:
+    """The plain function behind the task (tested directly)."""
+    from tasks.deliver import deliver
+
+    svc = service()
+    if source_id not in svc.sources:
+        log.error("unknown source in a poll message", extra={"source": source_id})
+        return "unknown source"
+    with source_lock(
+        f"poll:{source_id}",
+        redis_url=svc.settings.broker_url,
+        lock_dir=svc.settings.data_dir / "locks",
+        ttl=svc.settings.poll_time_limit + 60,
+    ) as held:
+        if not held:
+            log.info("poll skipped: another worker holds the lock", extra={"source": source_id})
+            return "locked"
+        result = poll(svc, source_id)
+    if result.snapshot_id is not None:
+        for delivery_id in pending_for_snapshot(svc.engine, result.snapshot_id):
+            deliver.apply_async((delivery_id,))
+    return result.summary()
+
+
+@shared_task(name="tasks.poll.poll_source", ignore_result=True)
+def poll_source(source_id: str) -> str:
+    return poll_and_enqueue(source_id)

@@ -1,0 +1,56 @@
+"""The service as ops run it: `notifier run|worker|beat` subprocesses with their own environment and logs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+NOTIFIER = Path(sys.executable).parent / "notifier"
+
+
+class ServiceProcess:
+    def __init__(self, args: list[str], env: dict[str, str], cwd: Path, name: str) -> None:
+        self.args, self.env, self.cwd, self.name = args, env, cwd, name
+        self.log_path = cwd / f"{name}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> ServiceProcess:
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [str(NOTIFIER), *self.args], cwd=self.cwd, env={**os.environ, **self.env}, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (the worker's children too): nothing gets to clean up."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 30) -> int | None:
+        """SIGTERM, as an orchestrator stops a container: a warm shutdown."""
+        if self.proc and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.proc.returncode if self.proc else None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):  # noqa: ANN001, ANN201
+    end = time.time() + timeout
+    while time.time() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
