@@ -30,6 +30,8 @@ class Adapter(ABC):
     - `parts`: the named files of one snapshot; "main" is always required, others are optional.
     - `match_moved_by_content`: the publisher renumbers records, so an added and a removed record with the same
       content are one record that moved (reported to ops once), not a delisting plus a designation.
+    - `windowed`: each snapshot shows only the latest items (news feeds, API pages): a record that leaves the
+      window is not removed, and a smaller snapshot is no mass drop.
     """
 
     title: ClassVar[str] = ""
@@ -40,6 +42,7 @@ class Adapter(ABC):
     formats: ClassVar[tuple[str, ...]] = ("xml",)
     parts: ClassVar[tuple[str, ...]] = ("main",)
     match_moved_by_content: ClassVar[bool] = False
+    windowed: ClassVar[bool] = False
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options: dict[str, Any] = dict(options or {})

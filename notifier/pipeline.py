@@ -158,15 +158,20 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None) -> Po
                 sha = known.get("sha256")
                 if not sha or not ctx.archive.has(sha):
                     return outcome("failed", f"{part}: server answered 304 but no stored copy of it exists")
-                got.path, got.sha256 = ctx.archive.restore(sha, ctx.tmp_dir), sha
-                got.size = got.path.stat().st_size
-            temp_files.append(got.path)
+                got.sha256 = sha
+            else:
+                temp_files.append(got.path)
             fetched[part] = got
 
         if all(f.sha256 == validators.get(p, {}).get("sha256") for p, f in fetched.items()) and state.revision:
             why = "304 Not Modified" if all(f.not_modified for f in fetched.values()) else "same sha256"
             return outcome("unchanged", why)
 
+        for got in fetched.values():
+            if got.path is None:  # a part that answered 304 is taken from the stored copy, never as empty
+                got.path = ctx.archive.restore(got.sha256, ctx.tmp_dir)
+                got.size = got.path.stat().st_size
+                temp_files.append(got.path)
         parts_info = {}
         for part, got in fetched.items():
             archived = ctx.archive.put(got.path, got.sha256)
@@ -181,8 +186,15 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None) -> Po
             result = _parse_and_scan(adapter_cls, cfg, paths, prior, ctx.tmp_dir)
         except Refused as exc:
             return outcome("quarantined", str(exc), **snap_fields)
+        if adapter_cls.windowed:
+            result.removed = []  # items that scrolled out of a feed are not withdrawn
         try:
-            check_records(result.count, result.duplicates, prior_count if state.revision else None, cfg.guard)
+            check_records(
+                result.count,
+                result.duplicates,
+                prior_count if state.revision and not adapter_cls.windowed else None,
+                cfg.guard,
+            )
         except Refused as exc:
             result.spill.discard()
             return outcome("quarantined", str(exc), record_count=result.count, **snap_fields)

@@ -74,6 +74,7 @@ class FederalRegister(Adapter):
     publisher = "Office of the Federal Register (NARA) and GPO"
     jurisdiction = "US"
     kind = "news"
+    windowed = True
     formats = ("json",)
     parts = ("main",)
 

@@ -55,6 +55,7 @@ class NewsFeed(Adapter):
     publisher = "configured per feed"
     jurisdiction = "INT"
     kind = "news"
+    windowed = True
     formats = ("xml",)
     parts = ("main",)
 

@@ -110,3 +110,20 @@ def test_file_urls_and_plain_paths_both_work(make_ctx):
     ctx = make_ctx({"us_ofac_cons": {"url": path.as_uri()}})
     assert poll(ctx, "us_ofac_cons").record_count == 443
     assert poll(ctx, "us_ofac_cons", {"main": str(path)}).status == "unchanged"
+
+
+def test_a_part_answering_304_is_taken_from_the_stored_copy_not_treated_as_empty(make_ctx):
+    folder = "ofac/csv_sets/2023-12-28"
+    sdn = real(f"{folder}/sdn.csv").read_bytes()
+    with LocalServer() as server:
+        urls = {p: server.serve(f"/{p}.csv", real(f"{folder}/{p}.csv").read_bytes(), content_type="text/csv")
+                for p in ("sdn", "alt", "add")}
+        ctx = make_ctx({"us_ofac_sdn": {"url": urls["sdn"], "parts": {"alt": urls["alt"], "add": urls["add"]}}})
+        assert poll(ctx, "us_ofac_sdn").record_count == 13821
+        first_row_end = sdn.index(b"\n") + 1
+        server.serve("/sdn.csv", sdn[first_row_end:], content_type="text/csv")  # ent_num 36 delisted
+        result = poll(ctx, "us_ofac_sdn")
+        statuses = [h.get("If-None-Match") is not None for path, h in server.requests[-3:]]
+        assert statuses == [True, True, True]
+        assert (result.added, result.removed, result.amended) == (0, 1, 0)
+        assert [c.key for c in result.changes] == ["36"]
