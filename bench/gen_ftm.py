@@ -18,13 +18,73 @@ import random
 import sys
 from pathlib import Path
 
-FIRST = ["Ivan", "Sergei", "Olga", "Anna", "Dmitry", "Elena", "Ali", "Fatima", "Kim", "Chen", "Maria", "Yusuf",
-         "Natalia", "Pavel", "Hassan", "Li", "Omar", "Irina", "Viktor", "Svetlana"]
-LAST = ["Ivanov", "Petrov", "Sidorova", "Kuznetsov", "Rahimi", "Karimov", "Park", "Wang", "Haddad", "Smirnova",
-        "Volkov", "Popov", "Sokolov", "Lebedev", "Novak", "Morozov", "Kozlov", "Zhang", "Nasser", "Orlova"]
+FIRST = [
+    "Ivan",
+    "Sergei",
+    "Olga",
+    "Anna",
+    "Dmitry",
+    "Elena",
+    "Ali",
+    "Fatima",
+    "Kim",
+    "Chen",
+    "Maria",
+    "Yusuf",
+    "Natalia",
+    "Pavel",
+    "Hassan",
+    "Li",
+    "Omar",
+    "Irina",
+    "Viktor",
+    "Svetlana",
+]
+LAST = [
+    "Ivanov",
+    "Petrov",
+    "Sidorova",
+    "Kuznetsov",
+    "Rahimi",
+    "Karimov",
+    "Park",
+    "Wang",
+    "Haddad",
+    "Smirnova",
+    "Volkov",
+    "Popov",
+    "Sokolov",
+    "Lebedev",
+    "Novak",
+    "Morozov",
+    "Kozlov",
+    "Zhang",
+    "Nasser",
+    "Orlova",
+]
 CYR = {"Ivanov": "Иванов", "Petrov": "Петров", "Kuznetsov": "Кузнецов", "Volkov": "Волков", "Popov": "Попов"}
-WORDS = ["Trade", "Energy", "Logistics", "Shipping", "Defense", "Aero", "Micro", "Chemical", "Metal", "Finance",
-         "Nord", "Sever", "Vostok", "Globe", "Star", "Techno", "Invest", "Marine", "Oil", "Electro"]
+WORDS = [
+    "Trade",
+    "Energy",
+    "Logistics",
+    "Shipping",
+    "Defense",
+    "Aero",
+    "Micro",
+    "Chemical",
+    "Metal",
+    "Finance",
+    "Nord",
+    "Sever",
+    "Vostok",
+    "Globe",
+    "Star",
+    "Techno",
+    "Invest",
+    "Marine",
+    "Oil",
+    "Electro",
+]
 FORMS = ["LLC", "JSC", "Ltd", "OOO", "AO", "PJSC", "Co.", "GmbH", "FZE", "Limited"]
 COUNTRIES = ["ru", "by", "ir", "kp", "sy", "cn", "ae", "tr", "hk", "cy", "kz", "ve"]
 PROGRAMS = ["RUSSIA-EO14024", "UKRAINE-EO13662", "IRAN", "DPRK3", "SDGT", "EU-RUS", "UK-RUS", "CH-UKR", "JP-RUS"]

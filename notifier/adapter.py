@@ -9,10 +9,18 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from notifier.records import Record
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """In a delta snapshot (Adapter.is_delta): the record with this key is gone."""
+
+    key: str
 
 
 class ParseError(ValueError):
@@ -46,6 +54,13 @@ class Adapter(ABC):
 
     def __init__(self, options: Mapping[str, Any] | None = None) -> None:
         self.options: dict[str, Any] = dict(options or {})
+
+    @property
+    def is_delta(self) -> bool:
+        """True when the snapshot just parsed listed only what changed since the last one (records to upsert
+        and Deletion markers) instead of the whole list; the core asks after parsing and then removes only what
+        it is told to remove."""
+        return False
 
     @abstractmethod
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Record]:

@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifier.config import SourceConfig, load_sources
 from notifier.errors import ConfigError
+from notifier.news import Rules, assess, load_rules, news_text, story_keys
+from notifier.party_index import PartyIndex
 from notifier.pipeline import Context
 from notifier.registry import adapters
 from notifier.render import SourceMeta
 from notifier.routing import ops_rows, route_changes
 from notifier.settings import Settings, get_settings
 from notifier.store.db import get_engine, migrate
-from notifier.store.models import Delivery, Snapshot, SourceState
+from notifier.store.models import Delivery, Record, Snapshot, SourceState
 from notifier.store.repo import ChangeRow
 from notifier.subscriptions import Subscriber, load_subscribers
 from notifier.timeutil import utcnow
+from notifier.watchlists import sync_watchlists, watchlist_rows
 
 
 def load_source_configs(settings: Settings) -> dict[str, SourceConfig]:
@@ -45,13 +50,22 @@ class Service(Context):
 
     subscribers: list[Subscriber] = field(default_factory=list)
     metas: dict[str, SourceMeta] = field(default_factory=dict)
+    _news_rules: Rules | None = field(default=None, repr=False)
+    _party_index: PartyIndex | None = field(default=None, repr=False)
+    _party_marker: tuple = field(default=(), repr=False)
 
     def meta(self, source_id: str) -> SourceMeta:
         return self.metas.get(source_id) or SourceMeta(source_id, source_id, "", "designation")
 
     def route_snapshot(self, session: Session, changes: list[ChangeRow], snapshot: Snapshot) -> list[dict]:
         meta = self.meta(snapshot.source)
-        rows = route_changes(self.subscribers, changes, meta, snapshot.id, snapshot.fetched_at) if changes else []
+        named: dict[int, set[str]] = {}
+        if meta.kind == "news":
+            changes, named = self.sanctions_news(session, changes, snapshot)
+        rows = (
+            route_changes(self.subscribers, changes, meta, snapshot.id, snapshot.fetched_at, named) if changes else []
+        )
+        rows += watchlist_rows(session, self.subscribers, changes, snapshot.id, snapshot.fetched_at)
         if snapshot.moved:
             moved = json.loads(snapshot.notes or "{}").get("moved", [])
             shown = "\n".join(f"{old} -> {new}" for old, new in moved[:50])
@@ -63,6 +77,64 @@ class Service(Context):
                 body=f"Matched by content, so no subscriber was alerted (old -> new key):\n{shown}",
             )
         return rows
+
+    def sanctions_news(
+        self, session: Session, changes: list[ChangeRow], snapshot: Snapshot
+    ) -> tuple[list[ChangeRow], dict[int, set[str]]]:
+        """New items that are sanctions news and not a story already seen in another feed (or re-posted)."""
+        seen: set[str] = set()
+        recent = session.execute(
+            select(Record.payload).where(
+                Record.kind == "news",
+                Record.first_seen >= snapshot.fetched_at - timedelta(days=self.settings.news_dedupe_days),
+                Record.first_seen < snapshot.fetched_at,
+            )
+        ).scalars()
+        for payload in recent:
+            seen |= story_keys(json.loads(payload))
+        kept, named = [], {}
+        for change in changes:
+            if change.change != "added" or not change.after:
+                continue  # an item edited in place or scrolled away alerts nobody again
+            keys = story_keys(change.after)
+            if keys & seen:
+                continue
+            seen |= keys
+            verdict = assess(news_text(change.after), self.news_rules)
+            if verdict.relevant:
+                kept.append(change)
+                named[change.id] = set(verdict.jurisdictions)
+        return kept, named
+
+    @property
+    def news_rules(self) -> Rules:
+        if self._news_rules is None:
+            self._news_rules = load_rules(self.settings.news_rules_file)
+        return self._news_rules
+
+    def party_index(self) -> PartyIndex:
+        """The index of listed names, rebuilt when a designation list has changed since it was built."""
+        designation_sources = {sid: m.title for sid, m in self.metas.items() if m.kind == "designation"}
+        with Session(self.engine) as session:
+            marker = tuple(
+                session.execute(
+                    select(SourceState.source, SourceState.revision)
+                    .where(SourceState.source.in_(list(designation_sources)))
+                    .order_by(SourceState.source)
+                ).all()
+            )
+        if self._party_index is None or self._party_marker != marker:
+            self._party_index = PartyIndex(designation_sources).load(self.engine)
+            self._party_marker = marker
+        return self._party_index
+
+    def news_notes(self, payload: dict) -> list[str]:
+        """What a news alert says under its headline: measures, jurisdictions, goods, listed parties."""
+        text = news_text(payload)
+        verdict = assess(text, self.news_rules)
+        if verdict.relevant:
+            verdict.parties = self.party_index().find(text)
+        return verdict.lines()
 
     def alert_ops(self, session: Session, snapshot: Snapshot, cfg: SourceConfig) -> None:
         """Quarantines alert ops every time; failed polls once a streak reaches the threshold."""
@@ -101,12 +173,18 @@ def source_metas(sources: dict[str, SourceConfig]) -> dict[str, SourceMeta]:
 def build_service(settings: Settings | None = None, *, with_subscribers: bool = True) -> Service:
     """Migrate the database and load the configuration; fails early with a message naming what is wrong."""
     settings = settings or get_settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(
+            f"NOTIFIER_DATA_DIR: cannot use {settings.data_dir} ({exc.strerror}); point it at a writable folder"
+        ) from None
     migrate(settings.db_url)
     sources = load_source_configs(settings)
     svc = Service(settings=settings, engine=get_engine(settings.db_url), sources=sources, metas=source_metas(sources))
     if with_subscribers:
         svc.subscribers = load_subscribers(settings.subscriptions_file, set(sources))
+        sync_watchlists(svc.engine, svc.subscribers, settings.subscriptions_file.parent)
         svc.router = svc.route_snapshot
         svc.ops_hook = svc.alert_ops
     return svc

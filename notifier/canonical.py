@@ -8,40 +8,121 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
+import re
+from collections.abc import Callable
+from functools import cache
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
+
+from notifier.records import Record, field_names, plain
 
 # Fields that identify a record rather than describe it: left out of the content hash so that a record
 # whose number moved (MOF renumbering) keeps its content hash.
 IDENTITY_FIELDS = frozenset({"key"})
 
+# One encoder for every call: json.dumps with options builds a new one each time.
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+# The C encoder _ENCODER builds on every call (same options, no circular-reference markers: payloads are trees).
+_C_ENCODE = c_make_encoder(None, str, encode_basestring, None, ":", ",", True, False, True) if c_make_encoder else None
+# What JSON escapes. Without it, _dumps(s) is '"' + s + '"', so strings sort by s + '"' as by their JSON.
+_ESCAPED = re.compile(r'[\x00-\x1f"\\]')
+
 
 def canonical(value: Any) -> Any:
     """Normalize a payload recursively; the result is what is stored and diffed."""
-    if isinstance(value, str):
+    if type(value) is str or isinstance(value, str):
         return " ".join(value.split())
     if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            cv = canonical(v)
-            if cv is None or cv == "" or cv == [] or cv == {}:
-                continue
-            out[k] = cv
-        return out
+        return _canonical_items(value.items())
     if isinstance(value, (list, tuple, set, frozenset)):
-        items = [canonical(v) for v in value]
-        items = [v for v in items if v not in (None, "", [], {})]
-        keyed = {_dumps(v): v for v in items}  # also removes exact duplicates
-        return [keyed[k] for k in sorted(keyed)]
+        return _canonical_list(value)
     return value
 
 
+def canonical_payload(record: Record) -> dict[str, Any]:
+    """canonical(record.payload()) without building the plain copy first: the diff's per-record work."""
+    out: dict[str, Any] = {}
+    kind_name = " ".join(record.kind.split())
+    if kind_name:
+        out["kind"] = kind_name
+    names, values = _fields_of(type(record))
+    for name, value in zip(names, values(record), strict=True):
+        kind = type(value)
+        if kind is str:
+            value = " ".join(value.split())
+            if value:
+                out[name] = value
+            continue
+        if value is None or ((kind is list or kind is dict) and not value):
+            continue
+        # Lists of strings (names, programs...) need no plain copy; nested records do.
+        strings = _string_list(value) if kind is list else None
+        value = canonical(plain(value)) if strings is None else strings
+        if not (value is None or value == "" or value == [] or value == {}):
+            out[name] = value
+    return out
+
+
+@cache
+def _fields_of(cls: type[Record]) -> tuple[tuple[str, ...], Callable[[Record], tuple[Any, ...]]]:
+    """A record class's field names and one getter for all their values."""
+    names = field_names(cls)
+    getter = operator.attrgetter(*names)
+    return names, (getter if len(names) > 1 else lambda record: (getter(record),))
+
+
+def _canonical_items(items: Any) -> dict[Any, Any]:
+    out = {}
+    for k, v in items:
+        if v is None:
+            continue
+        v = " ".join(v.split()) if type(v) is str else canonical(v)
+        if v is None or v == "" or v == [] or v == {}:
+            continue
+        out[k] = v
+    return out
+
+
+def _canonical_list(values: Any) -> list[Any]:
+    strings = _string_list(values)
+    if strings is not None:
+        return strings
+    return _sorted_by_json([v for v in map(canonical, values) if not (v is None or v == "" or v == [] or v == {})])
+
+
+def _string_list(values: Any) -> list[str] | None:
+    """_canonical_list of plain strings, sorted by their JSON without encoding each one; None for other lists."""
+    items = []
+    for v in values:
+        if type(v) is not str:
+            return None
+        v = " ".join(v.split())
+        if v:
+            items.append(v)
+    if len(items) < 2:
+        return items
+    if _ESCAPED.search("".join(items)):
+        return _sorted_by_json(items)
+    return [s[:-1] for s in sorted({s + '"' for s in items})]  # also removes exact duplicates
+
+
+def _sorted_by_json(items: list[Any]) -> list[Any]:
+    keyed = {_dumps(v): v for v in items}  # also removes exact duplicates
+    return [keyed[k] for k in sorted(keyed)]
+
+
 def _dumps(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    if _C_ENCODE is None or type(value) is str:
+        return _ENCODER.encode(value)
+    return "".join(_C_ENCODE(value, 0))
 
 
 def content_hash(payload: dict[str, Any]) -> str:
     """Hash of a canonical payload without its identity fields."""
-    body = {k: v for k, v in payload.items() if k not in IDENTITY_FIELDS}
+    body = payload.copy()
+    for name in IDENTITY_FIELDS:
+        body.pop(name, None)
     return hashlib.blake2b(_dumps(body).encode("utf-8"), digest_size=16).hexdigest()
 
 

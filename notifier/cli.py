@@ -93,6 +93,8 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
                 "last_error": scrub(st.last_error or "") if st else "",
             }
         )
+    for name, why in broken_adapters().items():  # on stderr, so that --json output stays parseable
+        err.print(f"warning: adapter {name} could not be loaded: {why}", markup=False)
     if as_json:
         for row in rows:
             out.print(json.dumps(row, ensure_ascii=False), markup=False)
@@ -115,8 +117,6 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
             f"[{colour}]{status}[/]",
         )
     out.print(table)
-    for name, why in broken_adapters().items():
-        err.print(f"warning: adapter {name} could not be loaded: {why}", markup=False)
 
 
 @app.command()
@@ -340,3 +340,5 @@ def deliver() -> None:
             counts[status] = counts.get(status, 0) + 1
         pending = [i for i in due(svc.engine) if i not in pending]
     out.print(", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing due", markup=False)
+
+from notifier import cli_ops, cli_watchlist  # noqa: E402,F401

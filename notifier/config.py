@@ -5,14 +5,19 @@ Every problem is reported as `file: key: problem (fix)` so a wrong config fails 
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from notifier.errors import ConfigError
+from notifier.redact import register_secret
+from notifier.timeutil import utcnow
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
@@ -28,6 +33,19 @@ def parse_duration(value: Any) -> float:
     if not m:
         raise ValueError(f"{value!r} is not a duration; write seconds (300) or 30s / 5m / 1h / 1d")
     return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+_FETCHABLE = ("http", "https", "file")
+
+
+def check_url(url: str) -> str:
+    """A source URL we can fetch: http(s)://, file:// or a local path (or a ${VAR} filled in at start)."""
+    if not url.strip():
+        raise ValueError("empty; write the list's http(s):// URL, a file:// URL or a local path")
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme and scheme not in _FETCHABLE and not url.startswith("${"):
+        raise ValueError(f"{scheme}:// cannot be fetched; use http(s)://, file:// or a local path")
+    return url
 
 
 class GuardConfig(BaseModel):
@@ -47,6 +65,20 @@ class SourceConfig(BaseModel):
     enabled: bool = True
     options: dict[str, Any] = Field(default_factory=dict)
     guard: GuardConfig = Field(default_factory=GuardConfig)
+    _file: str = PrivateAttr("")  # the sources file, for error messages
+    _env_urls: dict[str, str] | None = PrivateAttr(None)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        return check_url(v)
+
+    @field_validator("parts")
+    @classmethod
+    def _parts(cls, v: dict[str, str]) -> dict[str, str]:
+        for url in v.values():
+            check_url(url)
+        return v
 
     @field_validator("schedule", mode="before")
     @classmethod
@@ -58,8 +90,53 @@ class SourceConfig(BaseModel):
 
     @property
     def urls(self) -> dict[str, str]:
-        """Every part's URL, main first."""
+        """Every part's URL as written in the file (placeholders unresolved), main first."""
         return {"main": self.url, **self.parts}
+
+    def resolve_env(self, env: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The part URLs with ${VAR} filled from the environment; a missing variable is a ConfigError.
+
+        Resolved URLs and the variables' values are secrets (tokens, API keys): registered for scrub().
+        """
+        if self._env_urls is None:
+            from notifier.subscriptions import _VAR, _expand  # one expansion rule for every config file
+
+            env = os.environ if env is None else env
+            resolved = {}
+            for part, url in self.urls.items():
+                key = "url" if part == "main" else f"parts.{part}"
+                resolved[part] = _expand(url, f"{self._file}: sources.{self.id}.{key}", env)
+                if resolved[part] != url:
+                    register_secret(resolved[part])
+                    for name in _VAR.findall(url):
+                        register_secret(env[name])
+            self._env_urls = resolved
+        return dict(self._env_urls)
+
+    def fetch_urls(self, today: date | None = None) -> dict[str, str]:
+        """The URLs to fetch now: environment filled in, and {date} as today's UTC date (YYYY-MM-DD)."""
+        day = (today or utcnow().date()).isoformat()
+        written, fetched = self.urls, {}
+        for part, url in self.resolve_env().items():
+            fetched[part] = url.replace("{date}", day)
+            if url != written[part]:  # it holds a value from the environment
+                register_secret(fetched[part])
+        return fetched
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key written twice in one mapping (YAML would silently keep the last one)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice (remove or rename one)", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def load_yaml(path: Path, what: str) -> Any:
@@ -67,29 +144,70 @@ def load_yaml(path: Path, what: str) -> Any:
     if not path.exists():
         raise ConfigError(f"{path}: not found ({what}); create it or point the setting at it")
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}: not valid YAML: {where}{problem} (fix the syntax there)") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read: {exc}") from None
 
 
+# What to write instead, by pydantic error type (pydantic's own wording names the problem, not the fix).
+_FIXES = {
+    "extra_forbidden": "unknown key (misspelt? remove it or check the README for the allowed keys)",
+    "missing": "required key missing (add it)",
+    "bool_type": "expected true or false",
+    "bool_parsing": "expected true or false",
+    "int_type": "expected a whole number, e.g. 5",
+    "int_parsing": "expected a whole number, e.g. 5",
+    "int_from_float": "expected a whole number, e.g. 5",
+    "float_type": "expected a number, e.g. 0.5",
+    "float_parsing": "expected a number, e.g. 0.5",
+    "string_type": "expected text (put it in quotes)",
+    "list_type": "expected a list, e.g. [a, b] (or one `- item` per line)",
+    "dict_type": "expected a mapping of `key: value` lines",
+    "model_type": "expected a mapping of `key: value` lines",
+    "model_attributes_type": "expected a mapping of `key: value` lines",
+    "too_short": "needs at least one entry",
+    "string_too_short": "must not be empty",
+}
+
+
+def explain(err: Mapping[str, Any]) -> str:
+    """A pydantic error as the problem and its fix, with the value given when it is short."""
+    kind = err["type"]
+    msg = _FIXES.get(kind) or str(err["msg"]).removeprefix("Value error, ")
+    value = err.get("input")
+    if kind not in ("missing", "extra_forbidden") and isinstance(value, (str, int, float, bool)) and value != "":
+        shown = repr(value)
+        if len(shown) <= 60:
+            msg += f" (got {shown})"
+    return msg
+
+
+def dotted(prefix: str, loc: tuple[Any, ...]) -> str:
+    """("channels", 0, "url") under "subscribers[a]" -> "subscribers[a].channels[0].url"."""
+    key = prefix
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return key.strip(".")
+
+
 def describe_validation(path: Path, prefix: str, exc: ValidationError) -> str:
-    """One line per problem: file, dotted key, message."""
-    lines = []
-    for err in exc.errors():
-        key = ".".join([prefix, *(str(p) for p in err["loc"])]).strip(".")
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (misspelt? remove it or check the README for the allowed keys)"
-        elif err["type"] == "missing":
-            msg = "required key missing (add it)"
-        lines.append(f"{path}: {key}: {msg}")
-    return "\n".join(lines)
+    """One line per problem: file, dotted key, problem and fix."""
+    return "\n".join(f"{path}: {dotted(prefix, err['loc'])}: {explain(err)}" for err in exc.errors())
 
 
-def load_sources(path: Path, known_adapters: set[str] | None = None) -> dict[str, SourceConfig]:
-    """Parse and check the sources file; unknown adapters are named with the installed ones."""
+def load_sources(
+    path: Path, known_adapters: set[str] | None = None, env: Mapping[str, str] | None = None
+) -> dict[str, SourceConfig]:
+    """Parse and check the sources file; unknown adapters are named with the installed ones.
+
+    ${VAR} placeholders of enabled sources must be set now (fail at start); a disabled source's are
+    resolved only when it is polled, so a fresh machine can keep sources it has no token for.
+    """
     data = load_yaml(path, "the sources to poll")
     if not isinstance(data, dict) or not isinstance(data.get("sources"), dict):
         raise ConfigError(f"{path}: sources: expected a mapping `sources:` of source id -> settings")
@@ -111,6 +229,13 @@ def load_sources(path: Path, known_adapters: set[str] | None = None) -> dict[str
                 f"(installed: {', '.join(sorted(known_adapters))})"
             )
             continue
+        cfg._file = str(path)
+        if cfg.enabled:
+            try:
+                cfg.resolve_env(env)
+            except ConfigError as exc:
+                problems.append(str(exc))
+                continue
         result[cfg.id] = cfg
     if problems:
         raise ConfigError("\n".join(problems))

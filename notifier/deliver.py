@@ -10,16 +10,23 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import apprise
 from sqlalchemy import select, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from notifier.redact import scrub
-from notifier.render import ChangeView, Message, render_changes, render_text
+from notifier.render import ChangeView, Message, render_changes, render_digest, render_text
+from notifier.render_watchlist import render_watchlist
 from notifier.routing import ops_rows
 from notifier.store.models import Change, Delivery, Snapshot
 from notifier.subscriptions import Channel, Subscriber
@@ -30,6 +37,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("notifier.deliver")
 MAX_EMAIL_BODY = 100_000
+MESSAGE_ID_HEADER = "X-Notifier-Id"  # <delivery id>-<part number>: stable across retries and crashes
+RENDER_CACHE_SIZE = 32  # rendered digests kept per worker process (a few formats and sizes per poll)
+_RENDERED: OrderedDict[tuple[Any, ...], list[Message]] = OrderedDict()
+_RENDERED_LOCK = threading.Lock()
 
 
 @dataclass
@@ -64,11 +75,61 @@ def _max_body(channel: Channel, fmt: str) -> int:
 
 def build_messages(svc: Service, session: Session, row: Delivery, sub: Subscriber, channel: Channel) -> list[Message]:
     fmt = sub.channel_format(channel)
+    if row.purpose in ("watchlist", "watchlist_report"):
+        title = row.title or "Watchlist"
+        return render_watchlist(title, row.body, fmt, _max_body(channel, fmt), report=row.purpose != "watchlist")
+    if row.purpose == "digest":
+        return digest_messages(svc, session, row, sub, fmt, _max_body(channel, fmt))
     if row.purpose != "changes":
         return [render_text(row.title or "sanctions-notifier", row.body or "", fmt)]
-    ids = json.loads(row.change_ids)
-    changes = session.execute(select(Change).where(Change.id.in_(ids)).order_by(Change.id)).scalars().all()
     snapshot = session.get(Snapshot, row.snapshot_id)
+    meta = svc.meta(row.source or snapshot.source)
+    max_body = _max_body(channel, fmt)
+    key = (svc.settings.db_url, snapshot.id, snapshot.fetched_at, row.change_ids, meta, fmt, max_body)
+    return _rendered(
+        key,
+        lambda: render_changes(
+            meta, snapshot.fetched_at, change_views(svc, session, json.loads(row.change_ids)), fmt, max_body
+        ),
+    )
+
+
+def _rendered(key: tuple[Any, ...], render: Callable[[], list[Message]]) -> list[Message]:
+    """The messages for `key`, rendered once per process: one poll's subscribers mostly share a digest, and
+    loading and rendering its changes again for each of them was most of a delivery's time. Change rows and
+    snapshots never change; a news item's notes are those of its first render (parts stay the same on retry)."""
+    with _RENDERED_LOCK:
+        messages = _RENDERED.get(key)
+        if messages is not None:
+            _RENDERED.move_to_end(key)
+            return list(messages)
+    messages = render()
+    with _RENDERED_LOCK:
+        _RENDERED[key] = messages
+        while len(_RENDERED) > RENDER_CACHE_SIZE:
+            _RENDERED.popitem(last=False)
+    return list(messages)
+
+
+def digest_messages(
+    svc: Service, session: Session, row: Delivery, sub: Subscriber, fmt: str, max_body: int
+) -> list[Message]:
+    views = change_views(svc, session, json.loads(row.change_ids))
+    sources = dict(session.execute(select(Change.id, Change.source).where(Change.id.in_([v.id for v in views]))).all())
+    by_source: dict[str, list[ChangeView]] = {}
+    for v in views:
+        by_source.setdefault(sources[v.id], []).append(v)
+    groups = [(svc.meta(s), by_source[s]) for s in sorted(by_source, key=lambda s: svc.meta(s).title)]
+    local = row.due_at.astimezone(ZoneInfo(sub.timezone)) if row.due_at else None
+    when = f"{local:%Y-%m-%d %H:%M} {sub.timezone}" if local else ""
+    title = f"Sanctions digest {when}: {len(views)} change{'s' if len(views) != 1 else ''} in {len(groups)} list" + (
+        "s" if len(groups) != 1 else ""
+    )
+    return render_digest(groups, title, fmt, max_body)
+
+
+def change_views(svc: Service, session: Session, ids: list[int]) -> list[ChangeView]:
+    changes = session.execute(select(Change).where(Change.id.in_(ids)).order_by(Change.id)).scalars().all()
     views = [
         ChangeView(
             id=c.id,
@@ -82,15 +143,24 @@ def build_messages(svc: Service, session: Session, row: Delivery, sub: Subscribe
         )
         for c in changes
     ]
-    meta = svc.meta(row.source or snapshot.source)
-    return render_changes(meta, snapshot.fetched_at, views, fmt, _max_body(channel, fmt))
+    for view in views:
+        if view.kind == "news" and view.after:
+            view.notes = svc.news_notes(view.after)
+    return views
 
 
-def send(channel: Channel, message: Message, timeout: float) -> str | None:
-    """None when Apprise reports success; otherwise the reason it gives (secrets scrubbed)."""
+def send(channel: Channel, message: Message, timeout: float, message_id: str | None = None) -> str | None:
+    """None when Apprise reports success; otherwise the reason it gives (secrets scrubbed).
+
+    `message_id` goes out as the X-Notifier-Id header where the channel carries headers (webhooks, email): the
+    same part sent again after a crash has the same id, so a receiver can drop the repeat.
+    """
     ap = apprise.Apprise()
-    if not ap.add(channel.resolved):
+    plugin = apprise.Apprise.instantiate(channel.resolved, suppress_exceptions=True)
+    if plugin is None or not ap.add(plugin):
         return "Apprise cannot use this channel URL"
+    if message_id and isinstance(getattr(plugin, "headers", None), dict):
+        plugin.headers[MESSAGE_ID_HEADER] = message_id
     result = ap.notify(body=message.body, title=message.title, body_format=message.body_format, timeout=timeout)
     if result:
         return None
@@ -135,14 +205,35 @@ def deliver_one(svc: Service, delivery_id: int) -> Outcome:
             messages = build_messages(svc, session, row, sub, channel)
     sent = row.parts_sent
     if found is not None:
-        for message in messages[row.parts_sent :]:
-            error = send(channel, message, settings.delivery_timeout)
+        for part, message in enumerate(messages[row.parts_sent :], start=row.parts_sent + 1):
+            error = send(channel, message, settings.delivery_timeout, message_id=f"{delivery_id}-{part}")
             if error:
                 break
             sent += 1
-            with Session(svc.engine) as session, session.begin():
-                session.execute(update(Delivery).where(Delivery.id == delivery_id).values(parts_sent=sent))
+            _record_part(svc, delivery_id, sent)
     return _finish(svc, row, sent, len(messages), error, permanent=found is None)
+
+
+def _record_part(svc: Service, delivery_id: int, sent: int) -> None:
+    """Record a part Apprise confirmed, and renew the claim (the relay frees only claims idle this long).
+
+    Retried through a short database outage: if this write were lost, the part would be sent again.
+    """
+    give_up = time.monotonic() + svc.settings.claim_timeout / 2
+    pause = 0.2
+    while True:
+        try:
+            with Session(svc.engine) as session, session.begin():
+                session.execute(
+                    update(Delivery).where(Delivery.id == delivery_id).values(parts_sent=sent, claimed_at=utcnow())
+                )
+            return
+        except (OperationalError, InterfaceError):
+            if time.monotonic() + pause > give_up:
+                raise
+            log.warning("recording a sent part failed; retrying", extra={"delivery": delivery_id, "parts": sent})
+            time.sleep(pause)
+            pause = min(pause * 2, 5.0)
 
 
 def _finish(svc: Service, row: Delivery, sent: int, total: int, error: str | None, permanent: bool) -> Outcome:
@@ -170,7 +261,7 @@ def _finish(svc: Service, row: Delivery, sent: int, total: int, error: str | Non
             if row.purpose != "ops":
                 ops = ops_rows(
                     svc.subscribers,
-                    key=f"dead:{row.id}",
+                    key=f"dead:{row.id}:{now:%Y%m%dT%H%M%S%f}",  # each death of a retried row alerts again
                     now=now,
                     title=f"Delivery dead: {row.purpose} alert to {row.subscriber}",
                     body=(

@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from deepdiff import DeepDiff
 
-from notifier.canonical import canonical, content_hash, dumps
+from notifier.adapter import Deletion
+from notifier.canonical import canonical_payload, content_hash, dumps
 from notifier.records import InvalidRecord, Record
 
 
@@ -63,15 +64,31 @@ class Scan:
     amended: dict[str, str] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
     moved: list[tuple[str, str]] = field(default_factory=list)  # (old key, new key)
+    delta: bool = False  # the snapshot listed only changes
     spill: Spill | None = None
 
 
-def scan(records: Iterable[Record], prior: dict[str, str], tmp_dir: Path, match_moved: bool = False) -> Scan:
-    """Compare records with `prior` (key -> hash of active stored records). Consumes `prior`."""
+def scan(
+    records: Iterable[Record | Deletion],
+    prior: dict[str, str],
+    tmp_dir: Path,
+    match_moved: bool = False,
+    delta: Callable[[], bool] = lambda: False,
+) -> Scan:
+    """Compare records with `prior` (key -> hash of active stored records). Consumes `prior`.
+
+    In a delta snapshot (`delta()`, asked once the records are read: a format may tell only then), records
+    absent from it are unchanged and only Deletion markers remove.
+    """
     result = Scan(spill=Spill(tmp_dir))
     seen: set[int] = set()
+    deleted: list[str] = []
     try:
         for record in records:
+            if isinstance(record, Deletion):
+                if prior.pop(record.key, None) is not None:
+                    deleted.append(record.key)
+                continue
             record.validate()
             if result.kind is None:
                 result.kind = record.kind
@@ -86,7 +103,7 @@ def scan(records: Iterable[Record], prior: dict[str, str], tmp_dir: Path, match_
                 result.duplicates.append(key)
                 continue
             seen.add(marker)
-            payload = canonical(record.payload())
+            payload = canonical_payload(record)
             digest = content_hash(payload)
             old = prior.pop(key, None)
             if old == digest:
@@ -97,7 +114,11 @@ def scan(records: Iterable[Record], prior: dict[str, str], tmp_dir: Path, match_
         result.spill.discard()
         raise
     result.spill.close()
-    result.removed = sorted(prior)
+    result.delta = delta()
+    if deleted and not result.delta:
+        result.spill.discard()
+        raise InvalidRecord(f"deletions ({deleted[0]!r}...) in a snapshot that is not a delta")
+    result.removed = sorted(deleted) if result.delta else sorted(prior)
     if match_moved and result.added and result.removed:
         _match_moved(result, prior)
     return result

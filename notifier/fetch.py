@@ -10,12 +10,14 @@ import hashlib
 import os
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
 
 import requests
+import urllib3
 
 from notifier.redact import mask_url
 
@@ -48,10 +50,26 @@ def local_path(url: str) -> Path:
     return Path(unquote(parts.path)) if parts.scheme.lower() == "file" else Path(url)
 
 
+def _arriving(resp: requests.Response, what: str) -> Iterator[bytes]:
+    """The body as it arrives (decoded), one network read at a time.
+
+    requests' iter_content waits for a full chunk, so a server dripping a byte at a time would never let the
+    deadline be checked; read1 returns whatever one read gave, and each read is bounded by the read timeout.
+    """
+    try:
+        while chunk := resp.raw.read1(CHUNK, decode_content=True):
+            yield chunk
+    except urllib3.exceptions.ReadTimeoutError:
+        raise FetchError(f"{what}: timed out in the middle of the download") from None
+    except urllib3.exceptions.HTTPError as exc:
+        reason = mask_url(str(exc.args[0] if exc.args else exc))
+        raise FetchError(f"{what}: connection broken in the middle of the download ({reason})") from None
+
+
 def _copy_capped(src: BinaryIO | object, dst: BinaryIO, cap: int, deadline: float, what: str) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
-    chunks = src.iter_content(CHUNK) if hasattr(src, "iter_content") else iter(lambda: src.read(CHUNK), b"")
+    chunks = _arriving(src, what) if isinstance(src, requests.Response) else iter(lambda: src.read(CHUNK), b"")
     for chunk in chunks:
         if not chunk:
             continue

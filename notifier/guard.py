@@ -6,6 +6,8 @@ last accepted one, so nothing a subscriber sees ever depends on a bad download.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 from notifier.adapter import Adapter, looks_like_html
@@ -29,13 +31,21 @@ def check_files(adapter: type[Adapter], paths: dict[str, Path]) -> None:
             )
 
 
-def check_records(count: int, duplicate_keys: list[str], prior_count: int | None, guard: GuardConfig) -> None:
-    """Checks on the parsed snapshot, against the source's floor and the last accepted snapshot."""
-    if count == 0:
-        raise Refused("no records: the file parsed but holds no entries")
+def check_records(
+    count: int, duplicate_keys: list[str], prior_count: int | None, guard: GuardConfig, partial: bool = False
+) -> None:
+    """Checks on the parsed snapshot, against the source's floor and the last accepted snapshot.
+
+    A partial snapshot (a delta, or a feed's latest items) may be small or empty; it is only checked for
+    duplicate keys.
+    """
     if duplicate_keys:
         shown = ", ".join(duplicate_keys[:5]) + (" ..." if len(duplicate_keys) > 5 else "")
         raise Refused(f"duplicate record keys ({len(duplicate_keys)}): {shown}")
+    if partial:
+        return
+    if count == 0:
+        raise Refused("no records: the file parsed but holds no entries")
     if count < guard.min_records:
         raise Refused(f"{count} records, fewer than the source's floor of {guard.min_records}")
     if prior_count:
@@ -45,3 +55,41 @@ def check_records(count: int, duplicate_keys: list[str], prior_count: int | None
                 f"{count} records against {prior_count} in the last accepted snapshot: a drop of "
                 f"{drop:.0%}, more than the allowed {guard.max_drop:.0%}"
             )
+
+
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]{2,}")
+MOJIBAKE_MIN = 3  # changed records with double-encoded text before the snapshot is refused...
+MOJIBAKE_SHARE = 0.2  # ...when they are also this share of the changed records
+
+
+def double_encoded(text: str) -> bool:
+    """True when the text holds UTF-8 bytes read as cp1252/Latin-1 ("Ã©" for "é"): a wrong-encoding download.
+
+    Real names never survive this round trip (it needs pairs like "Ã©"), so false alarms are unlikely.
+    """
+    for run in _NON_ASCII_RUN.findall(text):
+        for encoding in ("cp1252", "latin-1"):
+            try:
+                run.encode(encoding).decode("utf-8")
+                return True
+            except UnicodeError:
+                continue
+    return False
+
+
+def check_encoding(changed: Iterable[tuple[str, str, str]]) -> None:
+    """Checks the added and amended records (key, hash, payload JSON) for text decoded in the wrong encoding.
+
+    A publisher's export switching encoding would otherwise alert every record with an accent as amended.
+    """
+    total, garbled = 0, []
+    for key, _digest, payload_json in changed:
+        total += 1
+        if double_encoded(payload_json):
+            garbled.append(key)
+    if len(garbled) >= MOJIBAKE_MIN and len(garbled) >= MOJIBAKE_SHARE * total:
+        shown = ", ".join(garbled[:5]) + (" ..." if len(garbled) > 5 else "")
+        raise Refused(
+            f"wrong text encoding: {len(garbled)} of {total} new or changed records hold UTF-8 read as "
+            f"Latin-1/cp1252 (e.g. 'Ã©' for 'é'): {shown}"
+        )

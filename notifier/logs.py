@@ -49,6 +49,19 @@ class JsonFormatter(logging.Formatter):
         return scrub(json.dumps(data, ensure_ascii=False, default=str))
 
 
+class TaskContext(logging.Filter):
+    """Adds the Celery task id and name to every record logged while a task runs, so one grep finds a task's lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        state = sys.modules.get("celery._state")  # no Celery loaded: no task can be running
+        task = state.get_current_task() if state else None
+        task_id = getattr(getattr(task, "request", None), "id", None)
+        if task_id and getattr(record, "task_id", None) is None:
+            record.task_id = task_id
+            record.task_name = task.name
+        return True
+
+
 def formatter(settings: Settings) -> logging.Formatter:
     return JsonFormatter() if settings.log_format == "json" else KeyValueFormatter()
 
@@ -61,6 +74,7 @@ def setup_logging(settings: Settings) -> None:
             root.removeHandler(h)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter(settings))
+    handler.addFilter(TaskContext())
     handler._notifier = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(settings.log_level)

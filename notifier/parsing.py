@@ -24,11 +24,25 @@ def local(tag: object) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
+_ENTITIES = "XML declares entities (DTD); refused: sanctions lists never need them"
+
+
 def _refuse_entities(path: Path) -> None:
+    """A quick look at the head of the file; `_refuse_dtd` catches a DTD pushed further down."""
     with open(path, "rb") as fh:
         head = fh.read(65536)
     if b"<!ENTITY" in head or b"<!entity" in head:
-        raise ParseError("XML declares entities (DTD); refused: sanctions lists never need them")
+        raise ParseError(_ENTITIES)
+
+
+def _refuse_dtd(el: etree._Element) -> None:
+    """Entities declared after a long comment escape the head check; the parser's own view of the DTD does not.
+
+    Unexpanded, an entity silently blanks text (a name changes, an alert goes out), so the file is refused.
+    """
+    dtd = el.getroottree().docinfo.internalDTD
+    if dtd is not None and any(True for _ in dtd.entities()):
+        raise ParseError(_ENTITIES)
 
 
 def iter_xml(path: Path, tags: set[str] | str) -> Iterator[etree._Element]:
@@ -36,7 +50,11 @@ def iter_xml(path: Path, tags: set[str] | str) -> Iterator[etree._Element]:
     wanted = {tags} if isinstance(tags, str) else set(tags)
     _refuse_entities(path)
     try:
+        checked = False
         for _event, el in etree.iterparse(str(path), events=("end",), **_XML_OPTS):
+            if not checked:
+                _refuse_dtd(el)
+                checked = True
             if local(el.tag) in wanted:
                 yield el
                 el.clear(keep_tail=False)
@@ -52,9 +70,11 @@ def parse_xml(path: Path) -> etree._Element:
     """The whole document (for small files whose meaning needs cross-references)."""
     _refuse_entities(path)
     try:
-        return etree.parse(str(path), etree.XMLParser(**_XML_OPTS)).getroot()
+        root = etree.parse(str(path), etree.XMLParser(**_XML_OPTS)).getroot()
     except etree.XMLSyntaxError as exc:
         raise ParseError(f"not well-formed XML: {exc}") from exc
+    _refuse_dtd(root)
+    return root
 
 
 def root_tag(path: Path) -> str:
@@ -62,6 +82,7 @@ def root_tag(path: Path) -> str:
     _refuse_entities(path)
     try:
         for _event, el in etree.iterparse(str(path), events=("start",), **_XML_OPTS):
+            _refuse_dtd(el)
             return local(el.tag)
     except etree.XMLSyntaxError as exc:
         raise ParseError(f"not well-formed XML: {exc}") from exc

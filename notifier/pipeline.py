@@ -23,7 +23,7 @@ from notifier.archive import Archive
 from notifier.config import SourceConfig
 from notifier.diff import Scan, scan
 from notifier.fetch import Fetched, FetchError, fetch_part
-from notifier.guard import Refused, check_files, check_records
+from notifier.guard import Refused, check_encoding, check_files, check_records
 from notifier.records import InvalidRecord
 from notifier.redact import scrub
 from notifier.registry import get_adapter
@@ -99,10 +99,11 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None) -> Po
     started = time.monotonic()
     state = ensure_state(ctx.engine, source_id)
     validators: dict[str, dict[str, Any]] = json.loads(state.validators or "{}")
-    part_urls = {**cfg.urls, **(urls or {})}
     if urls and "main" in urls:
         # A replayed file stands alone: the configured extra parts belong to another publication.
         part_urls = dict(urls)
+    else:
+        part_urls = {**cfg.fetch_urls(), **(urls or {})}  # ${VAR} and {date} filled in
     fetched: dict[str, Fetched] = {}
     temp_files: list[Path] = []
     now = utcnow()
@@ -137,14 +138,15 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None) -> Po
                     "failed", f"part {part!r} is not one of {adapter_cls.__name__}'s parts {adapter_cls.parts}"
                 )
             known = validators.get(part, {})
-            same_url = known.get("url") == _url_id(url)
+            # Validators are only worth sending when the copy they stand for is in this machine's archive.
+            usable = known.get("url") == _url_id(url) and ctx.archive.has(known.get("sha256") or "")
             try:
                 got = fetch_part(
                     part,
                     url,
                     tmp_dir=ctx.tmp_dir,
-                    etag=known.get("etag") if same_url else None,
-                    last_modified=known.get("last_modified") if same_url else None,
+                    etag=known.get("etag") if usable else None,
+                    last_modified=known.get("last_modified") if usable else None,
                     user_agent=ctx.settings.user_agent,
                     connect_timeout=ctx.settings.connect_timeout,
                     read_timeout=ctx.settings.read_timeout,
@@ -157,7 +159,7 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None) -> Po
             if got.not_modified:
                 sha = known.get("sha256")
                 if not sha or not ctx.archive.has(sha):
-                    return outcome("failed", f"{part}: server answered 304 but no stored copy of it exists")
+                    return outcome("failed", f"{part}: server answered 304 to a request without validators")
                 got.sha256 = sha
             else:
                 temp_files.append(got.path)
@@ -188,23 +190,28 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None) -> Po
             return outcome("quarantined", str(exc), **snap_fields)
         if adapter_cls.windowed:
             result.removed = []  # items that scrolled out of a feed are not withdrawn
+        partial = adapter_cls.windowed or (bool(state.revision) and result.delta)
         try:
             check_records(
                 result.count,
                 result.duplicates,
-                prior_count if state.revision and not adapter_cls.windowed else None,
+                prior_count if state.revision and not partial else None,
                 cfg.guard,
+                partial=partial,
             )
+            check_encoding(result.spill)
         except Refused as exc:
             result.spill.discard()
             return outcome("quarantined", str(exc), record_count=result.count, **snap_fields)
 
         baseline = not state.revision
+        # A delta lists only changes: the snapshot stands for the state it leaves behind.
+        total = prior_count + len(result.added) - len(result.removed) if result.delta else result.count
         snapshot = Snapshot(
             source=source_id,
             fetched_at=now,
             status="accepted",
-            record_count=result.count,
+            record_count=total,
             baseline=baseline,
             added=0 if baseline else len(result.added),
             removed=len(result.removed),
@@ -249,7 +256,7 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None) -> Po
             removed=snapshot.removed,
             amended=snapshot.amended,
             moved=snapshot.moved,
-            record_count=result.count,
+            record_count=total,
             baseline=baseline,
             changes=changes,
         )
@@ -265,7 +272,13 @@ def _parse_and_scan(
     """Parsing and scanning interleave (records stream); any failure of either quarantines the snapshot."""
     adapter = adapter_cls(cfg.options)
     try:
-        return scan(adapter.parse(paths), prior, tmp_dir, match_moved=adapter_cls.match_moved_by_content)
+        return scan(
+            adapter.parse(paths),
+            prior,
+            tmp_dir,
+            match_moved=adapter_cls.match_moved_by_content,
+            delta=lambda: adapter.is_delta,
+        )
     except ParseError as exc:
         raise Refused(f"not parseable as {cfg.adapter}: {exc}") from None
     except InvalidRecord as exc:

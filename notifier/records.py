@@ -19,17 +19,24 @@ class InvalidRecord(ValueError):
 
 
 @cache
-def _field_names(cls: type) -> tuple[str, ...]:
+def field_names(cls: type) -> tuple[str, ...]:
+    """The dataclass fields of a record class, in order (cached: the diff asks once per record)."""
     return tuple(f.name for f in fields(cls))
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
+    """Lists, dicts and nested dataclasses as plain lists and dicts (what payload() holds)."""
+    kind = type(value)
+    if kind is str or value is None:
+        return value
+    if kind is list:
+        return [v if type(v) is str else plain(v) for v in value]
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if is_dataclass(value) and not isinstance(value, type):
-        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+        return {name: plain(getattr(value, name)) for name in field_names(type(value))}
     return value
 
 
@@ -51,8 +58,9 @@ class Record:
     def payload(self) -> dict[str, Any]:
         """A plain dict of the record (shallow: lists are copied, nested dataclasses become dicts)."""
         data: dict[str, Any] = {"kind": self.kind}
-        for name in _field_names(type(self)):
-            data[name] = _plain(getattr(self, name))
+        for name in field_names(type(self)):
+            value = getattr(self, name)
+            data[name] = value if value is None or type(value) is str else plain(value)
         return data
 
     def validate(self) -> None:
@@ -142,7 +150,11 @@ def record_title(payload: dict[str, Any]) -> str:
     if kind == "export_control":
         code = payload.get("item_code")
         prefix = f"{payload.get('code_type') or ''} {code}".strip() if code else ""
-        return f"{prefix} {payload.get('description') or ''}".strip()
+        english = (payload.get("extra") or {}).get("description_en")  # beside a description in another language
+        text = payload.get("description") or ""
+        if english and english != text:
+            text = f"{text} ({english})" if text else english
+        return f"{prefix} {text}".strip()
     if kind == "news":
         return payload.get("title_text") or payload.get("key", "")
     return payload.get("key", "")

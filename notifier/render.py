@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -67,6 +67,7 @@ class ChangeView:
     before: dict[str, Any] | None
     after: dict[str, Any] | None
     fields: list[dict[str, Any]] | None
+    notes: list[str] = field(default_factory=list)  # what the core found out about it (news: measures, parties)
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -102,7 +103,8 @@ def _headline(meta: SourceMeta, c: ChangeView) -> str:
     p = c.payload
     if c.kind == "export_control":
         measure = MEASURE_WORDS.get(p.get("measure", ""), "measure")
-        route = f"{p.get('origin') or meta.jurisdiction} → {', '.join(p.get('target_countries') or []) or 'all'}"
+        targets = [t for t in p.get("target_countries") or [] if t != "*"]
+        route = f"{p.get('origin') or meta.jurisdiction} → {', '.join(targets) or 'all destinations'}"
         verb = {"added": f"New {measure}", "removed": f"Lifted {measure}", "amended": f"Amended {measure}"}[c.change]
         return f"{verb} ({route}): {record_title(p) or c.name}"
     verb = VERBS.get(c.kind, VERBS["designation"])[c.change]
@@ -134,9 +136,7 @@ def _details(c: ChangeView) -> list[str]:
     elif c.kind == "news":
         if p.get("summary"):
             lines.append(_short(p["summary"], 500))
-        extra = p.get("extra") or {}
-        for line in extra.get("alert_lines") or []:
-            lines.append(str(line))
+    lines.extend(c.notes)
     for f in c.fields or []:
         if "before" in f or "after" in f:
             lines.append(f"{f['field']}: {_short(f.get('before')) or '(none)'} → {_short(f.get('after')) or '(none)'}")
@@ -182,6 +182,34 @@ def render_changes(
     ordered = sorted(changes, key=lambda c: (ORDER[c.change], c.name.lower(), c.key))
     entries = [_entry(meta, c, body_format) for c in ordered]
     return _pack(title, entries, body_format, max_body)
+
+
+def render_digest(
+    groups: list[tuple[SourceMeta, list[ChangeView]]], title: str, fmt: str, max_body: int
+) -> list[Message]:
+    """Several sources' changes in one message: counts per source first, then each source's entries by type."""
+    body_format = {"email": "html", "markdown": "markdown", "slack": "markdown"}.get(fmt, "text")
+    counts, blocks = [], []
+    for meta, changes in groups:
+        line = summary(meta, datetime.min, changes).split(": ", 1)[-1]
+        counts.append(f"{meta.title}: {line}")
+        for change in ORDER:
+            chosen = sorted((c for c in changes if c.change == change), key=lambda c: (c.name.lower(), c.key))
+            if not chosen:
+                continue
+            nouns = NOUNS.get(meta.kind, NOUNS["designation"])[change]
+            head = f"{meta.title} — {len(chosen)} {nouns[len(chosen) != 1]}"
+            blocks.append(
+                f"<li><h3>{html.escape(head)}</h3></li>"
+                if body_format == "html"
+                else (f"**{_md(head)}**" if body_format == "markdown" else f"== {head} ==")
+            )
+            blocks += [_entry(meta, c, body_format) for c in chosen]
+    if body_format == "html":
+        first = "<li>" + "<br>".join(html.escape(c) for c in counts) + "</li>"
+    else:
+        first = "\n".join(_md(c) if body_format == "markdown" else c for c in counts) + "\n"
+    return _pack(title, [first, *blocks], body_format, max_body)
 
 
 def _pack(title: str, entries: list[str], body_format: str, max_body: int) -> list[Message]:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from notifier.digests import hold
 from notifier.render import SourceMeta
 from notifier.store.repo import ChangeRow
 from notifier.subscriptions import Channel, Subscriber
@@ -33,13 +34,16 @@ def _text_of(payload: dict[str, Any]) -> str:
     return " ".join(parts).casefold()
 
 
-def matches(sub: Subscriber, change: ChangeRow, meta: SourceMeta) -> bool:
-    """Every non-empty filter must hold; within one filter any value may."""
+def matches(sub: Subscriber, change: ChangeRow, meta: SourceMeta, jurisdictions: set[str] | None = None) -> bool:
+    """Every non-empty filter must hold; within one filter any value may.
+
+    `jurisdictions` replaces the source's own for items that name theirs (news about Japan from a Russian agency).
+    """
     f = sub.filters
     payloads = [p for p in (change.after, change.before) if p]
     if f.sources and change.source not in f.sources:
         return False
-    if f.jurisdictions and meta.jurisdiction.upper() not in f.jurisdictions:
+    if f.jurisdictions and not (jurisdictions or {meta.jurisdiction.upper()}) & set(f.jurisdictions):
         return False
     if f.kinds and change.kind not in f.kinds:
         return False
@@ -80,29 +84,34 @@ def delivery_row(
 
 
 def route_changes(
-    subscribers: Iterable[Subscriber], changes: list[ChangeRow], meta: SourceMeta, snapshot_id: int, now: datetime
+    subscribers: Iterable[Subscriber],
+    changes: list[ChangeRow],
+    meta: SourceMeta,
+    snapshot_id: int,
+    now: datetime,
+    jurisdictions_of: dict[int, set[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """One outbox row per (snapshot, subscriber, channel) listing the changes that matched."""
+    named = jurisdictions_of or {}
     rows = []
     for sub in subscribers:
-        ids = [c.id for c in changes if matches(sub, c, meta)]
+        ids = [c.id for c in changes if matches(sub, c, meta, named.get(c.id))]
         if not ids:
             continue
         for channel in sub.channels:
             if is_ops_channel(sub, channel):
                 continue
-            rows.append(
-                delivery_row(
-                    purpose="changes",
-                    key=str(snapshot_id),
-                    sub=sub,
-                    channel=channel,
-                    now=now,
-                    snapshot_id=snapshot_id,
-                    source=meta.id,
-                    change_ids=json.dumps(ids),
-                )
+            row = delivery_row(
+                purpose="changes",
+                key=str(snapshot_id),
+                sub=sub,
+                channel=channel,
+                now=now,
+                snapshot_id=snapshot_id,
+                source=meta.id,
+                change_ids=json.dumps(ids),
             )
+            rows.append(hold(row, sub, now))  # digest subscribers: held until their next digest
     return rows
 
 

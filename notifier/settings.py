@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from notifier.errors import ConfigError
@@ -14,7 +14,10 @@ ENV_PREFIX = "NOTIFIER_"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", validate_default=True)
+    # An empty variable means the default (a .env line left as `NOTIFIER_METRICS_PORT=` must not break a start).
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", validate_default=True, env_ignore_empty=True
+    )
 
     data_dir: Path = Field(Path("data"), description="Database (SQLite default), archived snapshots, broker files.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/notifier.db.")
@@ -37,10 +40,45 @@ class Settings(BaseSettings):
     relay_grace: float = Field(120.0, gt=0, description="A due row untouched this long is re-enqueued.")
     claim_timeout: float = Field(300.0, gt=0, description="A send claimed this long ago without outcome is retried.")
     poll_time_limit: float = Field(900.0, gt=0, description="Hard time limit of one poll task (seconds).")
+    poll_lock_lease: float = Field(
+        30.0, gt=0, description="Seconds a crashed worker's poll lock outlives it (renewed while a poll runs)."
+    )
     worker_concurrency: int = Field(2, ge=1, description="Worker processes of `notifier run` / `notifier worker`.")
     ops_failure_threshold: int = Field(3, ge=1, description="Failed polls in a row before ops are alerted.")
+    news_rules_file: Path | None = Field(None, description="News rules (YAML); default: the packaged rules.")
+    news_dedupe_days: float = Field(7.0, gt=0, description="A story seen in another feed this recently: no alert.")
+    ops_outbox_max_age: float = Field(3600.0, gt=0, description="A delivery due this long but unsent: unhealthy.")
+    ops_relay_backlog: int = Field(100, ge=1, description="Rows re-enqueued by one relay run before ops hear of it.")
+    ops_check_interval: float = Field(60.0, gt=0, description="How often beat looks for stale sources (seconds).")
+    heartbeat_interval: float = Field(10.0, gt=0, description="Workers and beat prove they live this often (s).")
+    metrics_port: int | None = Field(None, ge=1, le=65535, description="Serve Prometheus metrics from each worker.")
+    metrics_addr: str = Field("0.0.0.0", description="Address the metrics endpoint listens on.")
+    retention_archive_days: int = Field(90, ge=0, description="Raw snapshots unused this long are pruned (0: never).")
+    retention_delivery_days: int = Field(90, ge=0, description="Sent deliveries older than this are pruned (0: never).")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: str = Field("kv", description="kv (key=value) or json.")
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker(cls, v: str | None) -> str | None:
+        if v and "://" not in v:
+            raise ValueError("not a broker URL; use redis://host:6379/0, or leave it unset for the embedded broker")
+        return v or None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        """Settings that are each valid but contradict one another."""
+        if self.delivery_backoff > self.delivery_backoff_max:
+            raise ValueError(
+                f"{ENV_PREFIX}DELIVERY_BACKOFF ({self.delivery_backoff:g}) is longer than {ENV_PREFIX}"
+                f"DELIVERY_BACKOFF_MAX ({self.delivery_backoff_max:g}); raise the maximum or lower the first wait"
+            )
+        if self.fetch_deadline >= self.poll_time_limit:
+            raise ValueError(
+                f"{ENV_PREFIX}FETCH_DEADLINE ({self.fetch_deadline:g}) must be shorter than {ENV_PREFIX}"
+                f"POLL_TIME_LIMIT ({self.poll_time_limit:g}), or the poll is killed before its download fails cleanly"
+            )
+        return self
 
     @field_validator("log_level")
     @classmethod
@@ -72,12 +110,30 @@ def get_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
+        from notifier.config import explain
+
         problems = []
         for err in exc.errors():
             name = ENV_PREFIX + "_".join(str(p) for p in err["loc"]).upper()
-            problems.append(f"{name}: {err['msg']}")
+            problems.append(f"{name}: {explain(err)}" if err["loc"] else explain(err))
         raise ConfigError("environment: " + "; ".join(problems)) from None
 
 
 def reset_settings() -> None:
     get_settings.cache_clear()
+
+
+def env_example() -> str:
+    """The text of .env.example: every setting, commented out at its default, so the file cannot drift."""
+    lines = [
+        "# sanctions-notifier settings: every variable with its default. Copy to .env, uncomment what you change.",
+        "# Generated from notifier/settings.py by `notifier settings --example` (tests check that it matches).",
+        "# docker-compose.yml passes .env to every container: put the secrets that config/subscriptions.yaml",
+        "# names as ${VAR} here too (OPS_WEBHOOK_URL=...), POSTGRES_PASSWORD=... for its database, and",
+        "# FLOWER_BASIC_AUTH=user:password to protect Flower.",
+        "",
+    ]
+    for name, info in Settings.model_fields.items():
+        default = "" if info.default is None else str(info.default)
+        lines += [f"# {info.description}", f"#{ENV_PREFIX}{name.upper()}={default}", ""]
+    return "\n".join(lines)

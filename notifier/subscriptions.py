@@ -7,6 +7,7 @@ file is refused. Every problem names the file, the subscriber, the key and the f
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 from pathlib import Path
@@ -18,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from notifier.config import describe_validation, load_yaml
 from notifier.errors import ConfigError
 from notifier.records import ENTITY_TYPES
-from notifier.redact import register_secret
+from notifier.redact import register_secret, register_url
 
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 CHANGE_TYPES = ("added", "removed", "amended")
@@ -172,12 +173,23 @@ def _literal_secret(url: str) -> str | None:
     return None
 
 
+def _apprise_accepts(url: str) -> bool:
+    """Whether Apprise can build a sender from the URL; its own error log line is held back (ours names the key)."""
+    import apprise
+
+    logger = logging.getLogger("apprise")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        return apprise.Apprise.instantiate(url, suppress_exceptions=True) is not None
+    finally:
+        logger.setLevel(level)
+
+
 def load_subscribers(
     path: Path, known_sources: set[str] | None = None, env: dict[str, str] | None = None
 ) -> list[Subscriber]:
     """Parse, validate and resolve the subscriptions file; all problems are reported together."""
-    import apprise
-
     env = dict(os.environ if env is None else env)
     data = load_yaml(path, "subscribers and their channels")
     if data is None:
@@ -210,10 +222,10 @@ def load_subscribers(
             except ConfigError as exc:
                 problems.append(str(exc))
                 continue
-            register_secret(ch.resolved)
+            register_url(ch.resolved)
             for value in _VAR.findall(ch.url):
                 register_secret(env[value])
-            if apprise.Apprise.instantiate(ch.resolved, suppress_exceptions=True) is None:
+            if not _apprise_accepts(ch.resolved):
                 problems.append(f"{ch_where}: not a URL Apprise can send to (see the Apprise wiki for the scheme)")
         for src in sub.filters.sources:
             if known_sources is not None and src not in known_sources:

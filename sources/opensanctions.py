@@ -8,7 +8,11 @@ Only targets (the listed persons, companies, vessels...) become records by defau
 supporting entities (addresses, ownership links, sanctions) and schemas that are not things are skipped.
 Values nested as entities (the "nested" export: {"sanctions": [{...}], "addressEntity": [{...}]}) are flattened.
 Volatile bookkeeping (first_seen, last_seen, last_change, modifiedAt, retrievedAt...) never enters a record.
-OpenSanctions' per-version delta files (ADD/MOD/DEL) are not read here: that needs a delta mode in the core.
+The file may instead be one of OpenSanctions' per-version delta files (lines of {"op": "ADD" | "MOD" | "DEL",
+"entity": {...}}, told apart by their first line): ADD/MOD become records to upsert and DEL a Deletion, and the
+core leaves every entity the delta does not mention as it is; the baseline comes from a full entities file
+(`notifier replay`). A delta applies to the version before it: poll it at least as often as the dataset is
+published, or a missed version is missed for good (the full file has no such gap, which is why it is the default).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from notifier.adapter import Adapter, ParseError, looks_like_html
+from notifier.adapter import Adapter, Deletion, ParseError, looks_like_html
 from notifier.records import Designation, Identifier
 
 ENTITY_TYPES = {
@@ -37,19 +41,74 @@ NAME_PROPS = ("name",)
 ALIAS_PROPS = ("alias", "weakAlias", "previousName", "abbreviation")
 PROGRAM_PROPS = ("program", "programId", "topics")
 IDENTIFIER_PROPS = (
-    "idNumber", "passportNumber", "imoNumber", "mmsi", "callSign", "registrationNumber", "innCode", "ogrnCode",
-    "leiCode", "taxNumber", "vatCode", "swiftBic", "okpoCode", "kppCode", "dunsCode", "bikCode", "permId",
-    "isinCode", "ricCode", "uniqueEntityId", "npiCode", "cageCode", "usccCode", "icaoCode", "serialNumber",
-    "socialSecurityNumber", "codiceFiscale", "publicKey", "accountNumber", "iban",
+    "idNumber",
+    "passportNumber",
+    "imoNumber",
+    "mmsi",
+    "callSign",
+    "registrationNumber",
+    "innCode",
+    "ogrnCode",
+    "leiCode",
+    "taxNumber",
+    "vatCode",
+    "swiftBic",
+    "okpoCode",
+    "kppCode",
+    "dunsCode",
+    "bikCode",
+    "permId",
+    "isinCode",
+    "ricCode",
+    "uniqueEntityId",
+    "npiCode",
+    "cageCode",
+    "usccCode",
+    "icaoCode",
+    "serialNumber",
+    "socialSecurityNumber",
+    "codiceFiscale",
+    "publicKey",
+    "accountNumber",
+    "iban",
 )
 COUNTRY_PROPS = ("country", "jurisdiction", "mainCountry", "flag", "pastFlags", "registrationCountry")
 NATIONALITY_PROPS = ("nationality", "citizenship")
 REMARK_PROPS = ("notes", "summary", "description")
 EXTRA_PROPS = (
-    "gender", "position", "title", "firstName", "lastName", "fatherName", "middleName", "secondName",
-    "incorporationDate", "dissolutionDate", "status", "legalForm", "sector", "website", "email", "phone",
-    "buildDate", "type", "tonnage", "grossRegisteredTonnage", "model", "owner", "operator", "education", "religion",
-    "ethnicity", "deathDate", "political", "classification", "authority", "createdAt", "wikidataId", "keywords",
+    "gender",
+    "position",
+    "title",
+    "firstName",
+    "lastName",
+    "fatherName",
+    "middleName",
+    "secondName",
+    "incorporationDate",
+    "dissolutionDate",
+    "status",
+    "legalForm",
+    "sector",
+    "website",
+    "email",
+    "phone",
+    "buildDate",
+    "type",
+    "tonnage",
+    "grossRegisteredTonnage",
+    "model",
+    "owner",
+    "operator",
+    "education",
+    "religion",
+    "ethnicity",
+    "deathDate",
+    "political",
+    "classification",
+    "authority",
+    "createdAt",
+    "wikidataId",
+    "keywords",
 )
 # Bookkeeping that changes with every crawl and must never make a record "changed".
 VOLATILE_PROPS = frozenset({"modifiedAt", "retrievedAt", "lastSeen", "firstSeen", "lastChange", "indexText"})
@@ -105,9 +164,7 @@ def entity_to_record(entity: Mapping[str, Any]) -> Designation | None:
             extra.setdefault("sanctions", []).append(
                 {k: _strings(sub_props, k) for k in ("authority", "program", "reason", "startDate", "endDate")}
             )
-    identifiers = [
-        Identifier(prop, value) for prop in IDENTIFIER_PROPS for value in _strings(props, prop)
-    ]
+    identifiers = [Identifier(prop, value) for prop in IDENTIFIER_PROPS for value in _strings(props, prop)]
     for prop in EXTRA_PROPS:
         values = _strings(props, prop)
         if values and prop not in VOLATILE_PROPS:
@@ -146,7 +203,13 @@ class OpenSanctions(Adapter):
     formats = ("jsonl", "json")
     parts = ("main",)
 
-    def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
+    _delta: bool = False
+
+    @property
+    def is_delta(self) -> bool:
+        return self._delta
+
+    def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation | Deletion]:
         path = Path(parts["main"])
         if looks_like_html(path):
             raise ParseError("OpenSanctions: got an HTML page, not an FtM entities file")
@@ -161,13 +224,22 @@ class OpenSanctions(Adapter):
                     entity = json.loads(line)
                 except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                     raise ParseError(f"OpenSanctions: line {lineno} is not JSON: {exc}") from exc
-                if not isinstance(entity, dict) or "id" not in entity or "schema" not in entity:
+                op = None
+                if not seen_entity:
+                    self._delta = isinstance(entity, dict) and "op" in entity
+                if self._delta:
+                    if not isinstance(entity, dict) or entity.get("op") not in ("ADD", "MOD", "DEL"):
+                        raise ParseError(f"OpenSanctions delta: line {lineno} has no op ADD/MOD/DEL")
+                    op, entity = entity["op"], entity.get("entity")
+                if not isinstance(entity, dict) or "id" not in entity or ("schema" not in entity and op != "DEL"):
                     raise ParseError(f"OpenSanctions: line {lineno} is not an FtM entity (no id/schema)")
                 seen_entity = True
-                if targets_only and not entity.get("target"):
-                    continue
-                record = entity_to_record(entity)
+                record = None
+                if op != "DEL" and not (targets_only and not entity.get("target")):
+                    record = entity_to_record(entity)
                 if record is not None:
                     yield record
+                elif op is not None:
+                    yield Deletion(str(entity["id"]))  # deleted, or no longer a listable target
         if not seen_entity:
-            raise ParseError("OpenSanctions: no FtM entities in the file")
+            raise ParseError("OpenSanctions: no FtM entities in the file (an empty delta has no lines either)")

@@ -28,7 +28,7 @@ def broker_settings(settings: Settings) -> dict:
         return {
             "broker_url": settings.broker_url,
             "broker_transport_options": {"visibility_timeout": visibility},
-            "beat_scheduler": "redbeat.RedBeatScheduler",
+            "beat_scheduler": "tasks.beat:ResilientRedBeatScheduler",
             "redbeat_redis_url": settings.broker_url,
             "redbeat_lock_timeout": 60,
             "redbeat_key_prefix": "notifier:redbeat",
@@ -36,7 +36,7 @@ def broker_settings(settings: Settings) -> dict:
     if settings.broker_url:
         return {"broker_url": settings.broker_url, "broker_transport_options": {"visibility_timeout": visibility}}
     folder = (settings.data_dir / "broker").resolve()
-    for sub in ("queue", "processed"):
+    for sub in ("queue", "processed", "control"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {
         "broker_url": "filesystem://",
@@ -44,7 +44,11 @@ def broker_settings(settings: Settings) -> dict:
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
             "processed_folder": str(folder / "processed"),
+            "control_folder": str(folder / "control"),  # broadcast/pidbox files: out of the working directory
             "store_processed": False,
+            # kombu looks for new files this often (default 1 s, paid at each hop: beat -> poll -> deliver);
+            # 0.1 s keeps an alert within ~2 s of its poll's start and costs two directory listings per tick.
+            "polling_interval": 0.1,
         },
         "beat_scheduler": "celery.beat:PersistentScheduler",
         "beat_schedule_filename": str(folder / "beat-schedule"),
@@ -56,10 +60,25 @@ def beat_schedule(settings: Settings) -> dict:
     from notifier.app import load_source_configs
 
     schedule = {
+        "digest-release": {
+            "task": "tasks.digests.release",
+            "schedule": 60.0,
+            "options": {"queue": DELIVER_QUEUE, "expires": 60},
+        },
         "outbox-relay": {
             "task": "tasks.deliver.relay",
             "schedule": settings.relay_interval,
             "options": {"queue": DELIVER_QUEUE, "expires": settings.relay_interval},
+        },
+        "ops-stale-check": {
+            "task": "tasks.ops.check_stale",
+            "schedule": settings.ops_check_interval,
+            "options": {"queue": DELIVER_QUEUE, "expires": settings.ops_check_interval},
+        },
+        "ops-prune": {  # on the poll queue: poll workers hold the raw snapshot archive
+            "task": "tasks.ops.prune",
+            "schedule": 86400.0,
+            "options": {"queue": POLL_QUEUE, "expires": 3600},
         },
     }
     for sid, cfg in load_source_configs(settings).items():
@@ -75,7 +94,7 @@ def beat_schedule(settings: Settings) -> dict:
 
 def make_app(settings: Settings | None = None) -> Celery:
     settings = settings or get_settings()
-    app = Celery("notifier", include=["tasks.poll", "tasks.deliver"])
+    app = Celery("notifier", include=["tasks.poll", "tasks.deliver", "tasks.digests", "tasks.ops"])
     app.conf.update(
         **broker_settings(settings),
         task_acks_late=True,
@@ -85,7 +104,11 @@ def make_app(settings: Settings | None = None) -> Celery:
         result_backend=None,
         task_queues=(Queue(POLL_QUEUE), Queue(DELIVER_QUEUE)),
         task_default_queue=DELIVER_QUEUE,
-        task_routes={"tasks.poll.*": {"queue": POLL_QUEUE}, "tasks.deliver.*": {"queue": DELIVER_QUEUE}},
+        task_routes={
+            "tasks.poll.*": {"queue": POLL_QUEUE},
+            "tasks.deliver.*": {"queue": DELIVER_QUEUE},
+            "tasks.digests.*": {"queue": DELIVER_QUEUE},
+        },
         task_time_limit=settings.poll_time_limit,
         task_soft_time_limit=settings.poll_time_limit * 0.9,
         worker_hijack_root_logger=False,
@@ -97,6 +120,9 @@ def make_app(settings: Settings | None = None) -> Celery:
         beat_schedule=beat_schedule(settings),
         timezone="UTC",
     )
+    from tasks.ops import WorkerHeartbeat  # also connects the beat heartbeat and relay signal handlers
+
+    app.steps["consumer"].add(WorkerHeartbeat)
     return app
 
 

@@ -7,6 +7,7 @@ from celery import shared_task
 
 from notifier.deliver import deliver_one
 from notifier.outbox import relay as find_stuck
+from tasks.poll import DB_RETRY
 from tasks.service import service
 
 
@@ -29,11 +30,11 @@ def relay_stuck() -> int:
     return len(ids)
 
 
-@shared_task(name="tasks.deliver.deliver", ignore_result=True, time_limit=300, soft_time_limit=270)
+@shared_task(name="tasks.deliver.deliver", ignore_result=True, time_limit=300, soft_time_limit=270, **DB_RETRY)
 def deliver(delivery_id: int) -> str:
     return deliver_and_schedule(delivery_id)
 
 
-@shared_task(name="tasks.deliver.relay", ignore_result=True, time_limit=120, soft_time_limit=100)
+@shared_task(name="tasks.deliver.relay", ignore_result=True, time_limit=120, soft_time_limit=100, **DB_RETRY)
 def relay() -> int:
     return relay_stuck()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from notifier.locks import source_lock
 from notifier.outbox import pending_for_snapshot
@@ -26,7 +27,7 @@ def poll_and_enqueue(source_id: str) -> str:
         f"poll:{source_id}",
         redis_url=svc.settings.broker_url,
         lock_dir=svc.settings.data_dir / "locks",
-        ttl=svc.settings.poll_time_limit + 60,
+        ttl=svc.settings.poll_lock_lease,
     ) as held:
         if not held:
             log.info("poll skipped: another worker holds the lock", extra={"source": source_id})
@@ -38,6 +39,17 @@ def poll_and_enqueue(source_id: str) -> str:
     return result.summary()
 
 
-@shared_task(name="tasks.poll.poll_source", ignore_result=True)
+# A lost database connection or a restarting server: redo the poll (the revision check makes a redo safe,
+# and an interrupted transaction left nothing behind).
+DB_RETRY = dict(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=8,
+)
+
+
+@shared_task(name="tasks.poll.poll_source", ignore_result=True, **DB_RETRY)
 def poll_source(source_id: str) -> str:
     return poll_and_enqueue(source_id)

@@ -212,3 +212,24 @@ def test_a_quarantined_snapshot_alerts_ops_and_no_subscriber(make_ctx, hook, tmp
         assert hook.received == []
     finally:
         ops.close()
+
+
+def test_one_polls_subscribers_share_one_rendering_and_another_snapshot_never_gets_it(make_ctx, hook, monkeypatch):
+    import notifier.deliver as deliver_module
+
+    rendered = []
+    render = deliver_module.render_changes
+    monkeypatch.setattr(deliver_module, "render_changes", lambda *a, **kw: rendered.append(a[1]) or render(*a, **kw))
+    subs = {"subscribers": [{"name": f"s{i}", "channels": [{"url": hook.url(f"/s{i}")}]} for i in range(3)]}
+    svc = make_ctx({"us_ofac_cons": {"url": "x"}}, subs)
+    old, new = real(f"{CONS}/2025-10-22_CONSOLIDATED.XML"), real(f"{CONS}/2025-12-18_CONSOLIDATED.XML")
+    poll(svc, "us_ofac_cons", {"main": str(old)})
+    poll(svc, "us_ofac_cons", {"main": str(new)})
+    assert deliver_all(svc) == ["sent"] * 3
+    assert len(rendered) == 1
+    poll(svc, "us_ofac_cons", {"main": str(old)})  # 26182 listed again: another snapshot, another digest
+    assert deliver_all(svc) == ["sent"] * 3
+    assert len(rendered) == 2
+    messages = [m["message"] for m in hook.wait(6)]
+    assert sum("Delisted: KAYAKIRAN" in m for m in messages) == 3
+    assert sum("Designated: KAYAKIRAN" in m for m in messages) == 3

@@ -127,3 +127,18 @@ def test_a_part_answering_304_is_taken_from_the_stored_copy_not_treated_as_empty
         assert statuses == [True, True, True]
         assert (result.added, result.removed, result.amended) == (0, 1, 0)
         assert [c.key for c in result.changes] == ["36"]
+
+
+def test_a_worker_without_the_stored_copy_fetches_the_whole_file_instead_of_a_304(make_ctx):
+    """Poll workers on another machine (or a pruned archive) must not be stuck on a 304 they cannot use."""
+    import shutil
+
+    body = real(f"{CONS}/2025-10-22_CONSOLIDATED.XML").read_bytes()
+    with LocalServer() as server:
+        url = server.serve("/c.xml", body)
+        ctx = make_ctx({"us_ofac_cons": {"url": url}})
+        poll(ctx, "us_ofac_cons")
+        shutil.rmtree(ctx.archive.root)
+        result = poll(ctx, "us_ofac_cons")
+        assert "If-None-Match" not in server.requests[-1][1]
+        assert (result.status, result.reason) == ("unchanged", "same sha256")

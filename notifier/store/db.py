@@ -87,7 +87,11 @@ def migrate(url: str) -> None:
                 fcntl.flock(fd, fcntl.LOCK_UN)
                 os.close(fd)
     except OperationalError as exc:
-        raise ConfigError(f"database {make_url(url).render_as_string(hide_password=True)}: {exc.orig}") from None
+        shown = make_url(url).render_as_string(hide_password=True)
+        reason = " ".join(str(exc.orig).split())
+        raise ConfigError(
+            f"NOTIFIER_DATABASE_URL: cannot open {shown}; check the URL and that the server is up ({reason})"
+        ) from None
 
 
 def _upgrade(url: str, conn: Connection) -> None:

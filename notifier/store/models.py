@@ -95,6 +95,7 @@ class Delivery(SQLModel, table=True):
     body: str | None = Field(default=None, sa_column=Column(Text))
     status: str = Field(default="pending", max_length=12)  # pending | sending | sent | dead | held
     due_at: datetime | None = None  # digests: not sent before this time
+    folded_into: int | None = None  # a held row released into this digest delivery (status "folded")
     attempts: int = 0
     parts_sent: int = 0
     next_attempt_at: datetime
@@ -102,3 +103,31 @@ class Delivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime
     sent_at: datetime | None = None
+
+
+class Watchlist(SQLModel, table=True):
+    """A subscriber's imported list of counterparties: which file, which content, when."""
+
+    __tablename__ = "watchlist"
+    subscriber: str = Field(primary_key=True, max_length=200)
+    source_file: str | None = Field(default=None, sa_column=Column(Text))
+    sha256: str = Field(max_length=64)  # of the imported file's bytes: a changed file is imported again at start
+    entries: int = 0
+    imported_at: datetime
+
+
+class WatchlistEntry(SQLModel, table=True):
+    """One counterparty of a subscriber's watchlist, as imported (facts as written; screening normalizes)."""
+
+    __tablename__ = "watchlist_entry"
+    __table_args__ = (Index("ix_watchlist_entry_subscriber", "subscriber"),)
+    id: int | None = Field(default=None, primary_key=True)
+    subscriber: str = Field(max_length=200)
+    line: int  # line of the CSV it came from
+    reference: str | None = Field(default=None, max_length=300)  # the subscriber's own reference
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    aliases: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    entity_type: str | None = Field(default=None, max_length=20)
+    countries: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    dates: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
+    identifiers: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))  # [[type, number]]

@@ -111,6 +111,31 @@ def _batches(items: Iterator[Any], size: int = BATCH) -> Iterator[list[Any]]:
         yield batch
 
 
+def _change(
+    snapshot: Snapshot,
+    key: str,
+    change: str,
+    name: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+    after_json: str | None,
+    fields: list[dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """A change event row; `after_json` is the stored payload text, reused rather than encoded again."""
+    return dict(
+        source=snapshot.source,
+        snapshot_id=snapshot.id,
+        key=key,
+        kind=(after or before or {}).get("kind", ""),
+        change=change,
+        name=name,
+        before=dumps(before) if before else None,
+        after=after_json,
+        fields=dumps(fields) if fields is not None else None,
+        created_at=snapshot.fetched_at,
+    )
+
+
 def commit_accepted(
     engine: Engine,
     *,
@@ -164,19 +189,17 @@ def commit_accepted(
                 if baseline or key in moved_new:
                     continue
                 before = befores.get(key)
-                kind = "amended" if key in amended_keys else "added"
+                amended = key in amended_keys
                 changes.append(
-                    dict(
-                        source=source,
-                        snapshot_id=snapshot.id,
-                        key=key,
-                        kind=payload.get("kind", ""),
-                        change=kind,
-                        name=name,
-                        before=dumps(before) if before else None,
-                        after=payload_json,
-                        fields=dumps(field_changes(before, payload)) if kind == "amended" else None,
-                        created_at=now,
+                    _change(
+                        snapshot,
+                        key,
+                        "amended" if amended else "added",
+                        name,
+                        before,
+                        payload,
+                        payload_json,
+                        field_changes(before, payload) if amended else None,
                     )
                 )
             _upsert(session, rows)
@@ -189,20 +212,7 @@ def commit_accepted(
                 )
             for key in scan.removed:
                 before = befores.get(key) or {}
-                changes.append(
-                    dict(
-                        source=source,
-                        snapshot_id=snapshot.id,
-                        key=key,
-                        kind=before.get("kind", ""),
-                        change="removed",
-                        name=record_title(before) if before else key,
-                        before=dumps(before) if before else None,
-                        after=None,
-                        fields=None,
-                        created_at=now,
-                    )
-                )
+                changes.append(_change(snapshot, key, "removed", record_title(before) or key, before, None, None, None))
 
         change_rows: list[ChangeRow] = []
         if changes:

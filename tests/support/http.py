@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import socket
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -23,7 +25,9 @@ class Route:
     reset_after: int | None = None  # close the connection after this many body bytes
     gzip: bool = False
     headers: dict[str, str] = field(default_factory=dict)
-    declared_length: int | None = None  # a Content-Length that lies (truncated body)
+    declared_length: int | None = None  # a Content-Length that lies (truncated body; the connection then closes)
+    repeat: int = 1  # the body is sent this many times over (a huge download without holding it in memory)
+    length: bool = True  # False: no Content-Length, the body ends when the connection closes
 
 
 class LocalServer:
@@ -63,7 +67,11 @@ class LocalServer:
                     return
                 self.send_response(route.status)
                 self.send_header("Content-Type", route.content_type)
-                self.send_header("Content-Length", str(route.declared_length or len(body)))
+                if route.length:
+                    self.send_header("Content-Length", str(route.declared_length or len(body) * route.repeat))
+                else:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 if etag:
                     self.send_header("ETag", etag)
                 if lm:
@@ -82,15 +90,20 @@ class LocalServer:
                     elif route.reset_after is not None:
                         self.wfile.write(body[: route.reset_after])
                         self.wfile.flush()
-                        self.connection.shutdown(2)
+                        # SO_LINGER 0: closing sends a TCP RST, as a crashing proxy does, not a polite FIN.
+                        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                        self.close_connection = True
                     else:
-                        self.wfile.write(body)
+                        for _ in range(route.repeat):
+                            self.wfile.write(body)
+                        if route.declared_length:
+                            self.close_connection = True
                 except (BrokenPipeError, ConnectionResetError, OSError):
                     pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
 
     def __enter__(self) -> LocalServer:
         self.thread.start()

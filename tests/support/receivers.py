@@ -22,17 +22,30 @@ def free_port() -> int:
 class SmtpSink:
     """An SMTP server that can be stopped and started again on the same port (an outage)."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, login: tuple[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.messages: list[Message] = []
         self.controller: Controller | None = None
+        self.login = login  # (user, password) the server demands (AUTH over plain SMTP, for tests only)
+        self.logins: list[str] = []
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802, ANN001, ANN201 - aiosmtpd API
         self.messages.append(email.message_from_bytes(envelope.content))
         return "250 OK"
 
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202 - aiosmtpd API
+        from aiosmtpd.smtp import AuthResult
+
+        user = auth_data.login.decode() if isinstance(auth_data.login, bytes) else str(auth_data.login)
+        password = auth_data.password.decode() if isinstance(auth_data.password, bytes) else str(auth_data.password)
+        ok = (user, password) == self.login
+        if ok:
+            self.logins.append(user)
+        return AuthResult(success=ok)
+
     def start(self) -> SmtpSink:
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        auth = dict(authenticator=self._authenticate, auth_require_tls=False, auth_required=True) if self.login else {}
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **auth)
         self.controller.start()
         return self
 
@@ -73,7 +86,9 @@ class WebhookReceiver:
         self.received: list[dict] = []
         self.responses: list[int] = []
         self.retry_after: str | None = None
-        self.hang: float = 0.0
+        self.hang: float = 0.0  # every request waits this long for its answer (a slow receiver; still processed)
+        self.stall = 0  # the next N requests are held `stall_for` seconds, then dropped unanswered and unprocessed
+        self.stall_for = 10.0
         self.hits = 0
         receiver = self
 
@@ -87,14 +102,20 @@ class WebhookReceiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 receiver.hits += 1
+                if receiver.stall > 0:
+                    receiver.stall -= 1
+                    time.sleep(receiver.stall_for)
+                    self.close_connection = True
+                    return
                 if receiver.hang:
                     time.sleep(receiver.hang)
                 status = receiver.responses.pop(0) if receiver.responses else 200
                 if status == 200:
+                    seen = {"path": self.path, "notifier_id": self.headers.get("X-Notifier-Id")}
                     try:
-                        receiver.received.append({"path": self.path, **json.loads(raw)})
+                        receiver.received.append({**seen, **json.loads(raw)})
                     except ValueError:
-                        receiver.received.append({"path": self.path, "raw": raw.decode("utf-8", "replace")})
+                        receiver.received.append({**seen, "raw": raw.decode("utf-8", "replace")})
                 self.send_response(status)
                 if status == 429 and receiver.retry_after:
                     self.send_header("Retry-After", receiver.retry_after)
@@ -104,7 +125,7 @@ class WebhookReceiver:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port or 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
 
     def url(self, path: str = "/hook") -> str:
         return f"json://127.0.0.1:{self.port}{path}"

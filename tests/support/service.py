@@ -21,8 +21,12 @@ class ServiceProcess:
     def start(self) -> ServiceProcess:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(NOTIFIER), *self.args], cwd=self.cwd, env={**os.environ, **self.env}, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True,
+            [str(NOTIFIER), *self.args],
+            cwd=self.cwd,
+            env={**os.environ, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         return self
 
@@ -54,3 +58,37 @@ def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "cond
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def configure(folder: Path, sources: dict, subscribers: list[dict], **env: str) -> dict[str, str]:
+    """Write config/sources.yaml and config/subscriptions.yaml in `folder`; the environment to run the service there.
+
+    Timings are short so that retries, relay runs and stale claims play out in seconds, not minutes.
+    """
+    import yaml
+
+    (folder / "config").mkdir(parents=True, exist_ok=True)
+    (folder / "config" / "sources.yaml").write_text(yaml.safe_dump({"sources": sources}))
+    (folder / "config" / "subscriptions.yaml").write_text(yaml.safe_dump({"subscribers": subscribers}))
+    return {
+        "NOTIFIER_DATA_DIR": str(folder / "data"),
+        "NOTIFIER_SOURCES_FILE": str(folder / "config" / "sources.yaml"),
+        "NOTIFIER_SUBSCRIPTIONS_FILE": str(folder / "config" / "subscriptions.yaml"),
+        "NOTIFIER_LOG_LEVEL": "INFO",
+        "NOTIFIER_DELIVERY_BACKOFF": "0.5",
+        "NOTIFIER_DELIVERY_BACKOFF_MAX": "2",
+        "NOTIFIER_DELIVERY_TIMEOUT": "3",
+        "NOTIFIER_RELAY_INTERVAL": "1",
+        "NOTIFIER_RELAY_GRACE": "2",
+        "NOTIFIER_CLAIM_TIMEOUT": "4",
+        "NOTIFIER_READ_TIMEOUT": "5",
+        **env,
+    }
+
+
+def settings_for(env: dict[str, str]):  # noqa: ANN201 - notifier.settings.Settings
+    """The Settings a service process started with `env` sees (for checks from the test process)."""
+    from notifier.settings import Settings
+
+    fields = {k[len("NOTIFIER_") :].lower(): v for k, v in env.items() if k.startswith("NOTIFIER_") and v != ""}
+    return Settings(**fields)

@@ -1,0 +1,70 @@
+"""Watchlist alerts and import reports, rendered for their channel: who of ours, which designation, how sure, why.
+
+The outbox row carries the hits as JSON (entry and designation as they were when matched), so the alert still
+renders after the subscriber replaces its list.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import Any
+
+from notifier.render import Message, _md, _pack
+
+BODY_FORMATS = {"email": "html", "markdown": "markdown", "slack": "markdown"}
+
+
+def _entry_facts(entry: dict[str, Any]) -> str:
+    facts = [
+        f"ref {entry['reference']}" if entry.get("reference") else "",
+        f"line {entry['line']}" if entry.get("line") else "",
+        entry.get("type") or "",
+        ", ".join(entry.get("countries") or []),
+        ", ".join(entry.get("dates") or []),
+        "; ".join(entry.get("identifiers") or []),
+    ]
+    return "; ".join(f for f in facts if f)
+
+
+def hit_lines(hit: dict[str, Any]) -> tuple[str, list[str], str | None]:
+    """(headline, detail lines, link) of one hit, in plain text."""
+    entry, des = hit["entry"], hit["designation"]
+    head = f"{entry['name']} ~ {des['name']} (score {hit['score']:.2f})"
+    lines = [
+        f"Your counterparty: {entry['name']}" + (f" ({_entry_facts(entry)})" if _entry_facts(entry) else ""),
+        f"Designated: {des['name']} ({des.get('entity_type') or 'unknown'}, {des['source']} {des['key']})"
+        + (f"; programs {', '.join(des['programs'])}" if des.get("programs") else ""),
+        f"Score {hit['score']:.2f} (name {hit['name_score']:.2f}); matched name: {hit['matched_name']}",
+    ]
+    if hit.get("agreed"):
+        lines.append("Agrees: " + "; ".join(hit["agreed"]))
+    if hit.get("disagreed"):
+        lines.append("Disagrees: " + "; ".join(hit["disagreed"]))
+    return head, lines, des.get("url")
+
+
+def _block(hit: dict[str, Any], body_format: str) -> str:
+    head, lines, link = hit_lines(hit)
+    if body_format == "html":
+        a = f' — <a href="{html.escape(link, quote=True)}">official source</a>' if link else ""
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+        return f"<li><b>{html.escape(head)}</b>{a}<ul>{items}</ul></li>"
+    if body_format == "markdown":
+        a = f" — [official source]({link})" if link else ""
+        return "\n".join([f"• **{_md(head)}**{a}", *(f"    {_md(line)}" for line in lines)])
+    return "\n".join([f"* {head}", *(f"    {line}" for line in lines), *([f"    {link}"] if link else [])])
+
+
+def render_watchlist(title: str, body: str, fmt: str, max_body: int, *, report: bool = False) -> list[Message]:
+    """A watchlist alert (one designation, the counterparties it matched) or an import report (every hit)."""
+    data = json.loads(body or "{}")
+    body_format = BODY_FORMATS.get(fmt, "text")
+    blocks = [_block(h, body_format) for h in data.get("hits", [])]
+    if report and not blocks:
+        text = f"None of your {data.get('entries', 0)} counterparties matches an active designation."
+        blocks = [f"<li>{html.escape(text)}</li>" if body_format == "html" else text]
+    elif not report:
+        note = "Check this match now: a designated counterparty may need its transactions stopped or reported."
+        blocks.insert(0, f"<li><i>{html.escape(note)}</i></li>" if body_format == "html" else note)
+    return _pack(title, blocks, body_format, max_body)

@@ -1,0 +1,447 @@
+"""Score designations against watchlist entries: which counterparty is this, how sure, and why.
+
+A score is the best name similarity over every (entry name, designated name or alias) pair, in [0, 1], moved
+by the other facts both sides give: an identifier both carry (IMO, LEI, passport, tax or registration number)
+decides a match; a date of birth or incorporation and a country agreeing raise the score, disagreeing lower it.
+Names are compared in `notifier.names` forms (Latin, folded, legal forms off, word order free).
+
+Speed comes from blocking: an index from name-token keys (the token, its spelling skeleton, its first and last
+four letters) to entries, so a designation is compared only with entries sharing a distinctive key.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from rapidfuzz.distance import OSA, Indel
+
+from notifier.names import NameForms, forms, skeleton
+
+DEFAULT_THRESHOLD = 0.88
+TOKEN_MATCH = 0.8  # two tokens this similar are the same word written differently
+ONE_SLIP = 0.92  # a long word one typed letter away (missing, extra, wrong or swapped)
+MAX_POSTINGS = 150  # a key shared by more entries than this does not block on its own (e.g. "plant", "bank")
+
+LEGAL_WORDS = tuple(
+    "company limited limitada liability corporation incorporated obshchestvo aktsionernoe publichnoe "
+    "otkrytoe zakrytoe ogranichennoy otvetstvennostyu sociedad societate societatea gesellschaft".split()
+)
+MONTHS = {m: i for i, m in enumerate(("jan feb mar apr may jun jul aug sep oct nov dec").split(), 1)}
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_ISO = re.compile(r"\b(1[89]\d\d|20\d\d)-(\d\d)(?:-(\d\d))?\b")
+_DMY = re.compile(r"\b(\d{1,2})[ ./-]([A-Za-z]{3})[a-z]*[ ./-](1[89]\d\d|20\d\d)\b")
+_NUMERIC_DMY = re.compile(r"\b(\d{1,2})[./](\d{1,2})[./](1[89]\d\d|20\d\d)\b")
+_ALIAS = re.compile(r"\b[afn]\.k\.a\.,?\s*'([^']+)'", re.IGNORECASE)
+_REMARK_DATES = re.compile(r"\b(?:DOB|Organization Established Date|Date of Birth)\s+([^;]+)", re.IGNORECASE)
+_REMARK_IDS = re.compile(
+    r"\b(IMO|LEI|Passport|Tax ID No\.|Registration Number|National ID No\.|SWIFT/BIC|Registration ID|"
+    r"Identification Number|Company Number|Government Gazette Number|MMSI|Cedula No\.|D-U-N-S Number)\s+"
+    r"([A-Za-z0-9][A-Za-z0-9 -]{3,40}?)(?=\s*\(|\s*;|\s*$|\s+expires|\s+issued)",
+    re.IGNORECASE,
+)
+_REMARK_COUNTRIES = re.compile(r"\b(?:nationality|citizen|Nationality of Registration)\s+([A-Za-z ,.'-]+?)(?:;|$)")
+_ID_KINDS = (
+    ("imo", ("imo",)),
+    ("lei", ("lei", "legal entity")),
+    ("passport", ("passport",)),
+    ("tax", ("tax", "inn", "vat", "tin", "kpp")),
+    ("registration", ("registration", "ogrn", "company number", "reg", "incorporation", "gazette")),
+    ("national_id", ("national id", "national identification", "personal id", "snils", "cedula", "nin")),
+    ("swift", ("swift", "bic")),
+    ("mmsi", ("mmsi",)),
+)
+_PERSON_LIKE = {"person"}
+_THING_LIKE = {"organization", "vessel", "aircraft"}
+
+
+def id_kind(label: str) -> str:
+    """The family an identifier's label belongs to ("Tax ID No." and "INN" are both "tax")."""
+    low = label.casefold()
+    for kind, words in _ID_KINDS:
+        if any(w in low for w in words):
+            return kind
+    return "other"
+
+
+def id_value(value: str) -> str:
+    """Identifier numbers compare on letters and digits only ("IMO 9123456" -> "9123456")."""
+    text = re.sub(r"[^0-9A-Z]", "", value.upper())
+    return text[3:] if text.startswith("IMO") and text[3:].isdigit() else text
+
+
+@lru_cache(maxsize=4096)
+def country_code(value: str) -> str | None:
+    """ISO 3166 alpha-2 (lower case) for a country name or code in any common spelling, or None."""
+    from rigour.territories import lookup_territory
+
+    value = value.strip().strip(".")
+    if not value:
+        return None
+    found = lookup_territory(value)
+    return found.code.split("-")[0] if found is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class PartialDate:
+    year: int
+    month: int | None = None
+    day: int | None = None
+
+    def __str__(self) -> str:
+        return "-".join(f"{v:02d}" if i else str(v) for i, v in enumerate((self.year, self.month, self.day)) if v)
+
+
+def parse_date(text: str) -> PartialDate | None:
+    """A date as far as it is given: "1978-01-28", "28 Jan 1978", "28.01.1978", "circa 1978", "1978"."""
+    text = str(text)
+    if m := _ISO.search(text):
+        return PartialDate(int(m[1]), int(m[2]) or None, int(m[3]) if m[3] else None)
+    if (m := _DMY.search(text)) and m[2][:3].casefold() in MONTHS:
+        return PartialDate(int(m[3]), MONTHS[m[2][:3].casefold()], int(m[1]))
+    if m := _NUMERIC_DMY.search(text):
+        return PartialDate(int(m[3]), int(m[2]) if 0 < int(m[2]) <= 12 else None, int(m[1]))
+    if m := _YEAR.search(text):
+        return PartialDate(int(m[1]))
+    return None
+
+
+@dataclass(frozen=True)
+class Party:
+    """One side of a comparison: a watchlist entry or a designated record, reduced to what screening uses."""
+
+    names: tuple[str, ...]
+    entity_type: str | None = None
+    countries: frozenset[str] = frozenset()
+    dates: tuple[PartialDate, ...] = ()
+    identifiers: tuple[tuple[str, str, str], ...] = ()  # (kind, value, label as written)
+    ref: Any = None  # the entry id (watchlist side) or record key (designation side)
+
+    @property
+    def name(self) -> str:
+        return self.names[0] if self.names else ""
+
+
+def make_party(
+    names: Iterable[str],
+    *,
+    entity_type: str | None = None,
+    countries: Iterable[str] = (),
+    dates: Iterable[str] = (),
+    identifiers: Iterable[tuple[str, str]] = (),
+    ref: Any = None,
+) -> Party:
+    """A party from loosely written facts; unreadable countries and dates are left out, not guessed."""
+    codes = frozenset(c for c in (country_code(x) for x in countries if x) if c)
+    parsed = tuple(d for d in (parse_date(x) for x in dates if x) if d)
+    ids = []
+    for label, number in identifiers:
+        value = id_value(str(number))
+        if len(value) >= 5:
+            ids.append((id_kind(label), value, f"{label} {number}".strip()))
+    unique_names = tuple(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+    return Party(unique_names, entity_type or None, codes, parsed, tuple(ids), ref)
+
+
+def designation_party(payload: dict[str, Any]) -> Party:
+    """A designated record as screening sees it; facts the publisher left in the remarks (OFAC's legacy
+    sdn.csv puts aliases, dates of birth and identifiers there) are read from them too."""
+    remarks = payload.get("remarks") or ""
+    names = [payload.get("name") or "", *(payload.get("aliases") or []), *_ALIAS.findall(remarks)]
+    countries = [*(payload.get("nationalities") or []), *(payload.get("countries") or [])]
+    countries += [a.rsplit(",", 1)[-1] for a in payload.get("addresses") or [] if isinstance(a, str)]
+    countries += [c.strip() for c in _REMARK_COUNTRIES.findall(remarks)]
+    extra = payload.get("extra") or {}
+    if isinstance(extra, dict) and extra.get("vessel_flag"):
+        countries.append(str(extra["vessel_flag"]))
+    dates = [*(payload.get("birth_dates") or []), *_REMARK_DATES.findall(remarks)]
+    ids = [
+        (i.get("type") or "", i.get("number") or "") for i in payload.get("identifiers") or [] if isinstance(i, dict)
+    ]
+    ids += _REMARK_IDS.findall(remarks)
+    return make_party(
+        names,
+        entity_type=payload.get("entity_type"),
+        countries=countries,
+        dates=dates,
+        identifiers=ids,
+        ref=payload.get("key"),
+    )
+
+
+@dataclass
+class Hit:
+    """Why an entry matched a designation, in words a compliance officer can check."""
+
+    entry: Party
+    subject: Party
+    score: float
+    name_score: float
+    entry_name: str
+    matched_name: str
+    agreed: list[str] = field(default_factory=list)
+    disagreed: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "score": round(self.score, 3),
+            "name_score": round(self.name_score, 3),
+            "entry_name": self.entry_name,
+            "matched_name": self.matched_name,
+            "agreed": self.agreed,
+            "disagreed": self.disagreed,
+        }
+
+
+@lru_cache(maxsize=1_000_000)
+def _token_sim(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    if len(a) <= 2 or len(b) <= 2:  # initials, and short words equal but for vowels ("bn", "bin")
+        if a[:1] == b[:1] and (len(a) == 1 or len(b) == 1):
+            return TOKEN_MATCH  # an initial: agrees, but proves little
+        return 0.9 if max(len(a), len(b)) <= 3 and skeleton(a) == skeleton(b) else 0.0
+    distance = OSA.distance(a, b)
+    sim = 1 - distance / max(len(a), len(b))
+    if distance == 1 and (min(len(a), len(b)) >= 6 or sorted(a) == sorted(b)):
+        sim = max(sim, ONE_SLIP)  # one slip of the keyboard in a long word
+    if sim < TOKEN_MATCH:
+        sim = max(sim, 0.9 * Indel.normalized_similarity(skeleton(a), skeleton(b)) if len(a) > 3 else 0.0)
+    return sim
+
+
+@lru_cache(maxsize=200_000)
+def _without_legal_slips(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """Legal-form words with a typo ("Compnay", "Lmited") escape the legal-form database: drop them here."""
+    kept = tuple(t for t in tokens if len(t) < 5 or not any(OSA.distance(t, w) <= 2 for w in LEGAL_WORDS))
+    return kept or tokens
+
+
+def _align(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+    """Token alignment of entry name `a` and designated name `b`: each word of the shorter takes its best
+    unused counterpart in the other; Dice over the letters of matched words.
+
+    An entry that is the designated name minus one word (a patronymic, "Holding") still scores 0.9 times the
+    similarity of what it has; not the other way round: a counterparty's extra word makes it someone else."""
+    a, b = _without_legal_slips(a), _without_legal_slips(b)
+    entry_shorter = len(a) <= len(b)
+    if not entry_shorter:
+        a, b = b, a
+    used: set[int] = set()
+    matched = 0.0
+    sims = []
+    for tok in sorted(a, key=len, reverse=True):
+        best, best_j = 0.0, -1
+        for j, other in enumerate(b):
+            if j in used:
+                continue
+            s = _token_sim(tok, other)
+            if s > best:
+                best, best_j = s, j
+        if best >= TOKEN_MATCH:
+            used.add(best_j)
+            short = min(len(tok), len(b[best_j]))
+            matched += best * (len(tok) + len(b[best_j]) if short > 1 else 2)  # an initial weighs one letter
+            sims.append(best)
+        else:
+            sims.append(0.0)
+    total = sum(map(len, a)) + sum(map(len, b))
+    dice = matched / total if total else 0.0
+    missing = len(b) - len(used)
+    if entry_shorter and len(a) >= 2 and all(s >= TOKEN_MATCH for s in sims) and missing == 1:
+        dice = max(dice, 0.9 * sum(sims) / len(sims))
+    return dice
+
+
+def _consonants(token: str) -> str:
+    """The skeleton without its first vowel either ("Ali" and Arabic "ly" -> "l")."""
+    sk = skeleton(token)
+    return sk.lstrip("aeiouy") or sk
+
+
+def _readings(f: NameForms) -> tuple[tuple[str, ...], ...]:
+    return tuple(r for r in (f.tokens, *f.alternatives) if r)
+
+
+@lru_cache(maxsize=500_000)
+def _word_keys(token: str) -> frozenset[str]:
+    return frozenset(_block_keys((token,)) | {token})
+
+
+def _may_match(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Cheap bound before alignment: all but one word of the shorter name share a blocking key with the other."""
+    if len(a) > len(b):
+        a, b = b, a
+    keys_b = frozenset().union(*map(_word_keys, b))
+    shared = sum(1 for t in a if _word_keys(t) & keys_b)
+    return shared >= max(1, len(a) - 1)
+
+
+def name_similarity(a: NameForms, b: NameForms) -> float:
+    """How alike two names are, ignoring case, accents, script, word order, spacing and legal form."""
+    best = 0.0
+    for ra in _readings(a):
+        for rb in _readings(b):
+            ja, jb = "".join(sorted(ra)), "".join(sorted(rb))
+            if ja == jb or "".join(ra) == "".join(rb):
+                return 1.0
+            if not _may_match(ra, rb):
+                continue
+            joined = Indel.normalized_similarity(ja, jb)
+            spacing = joined if len(ra) != len(rb) and joined >= 0.93 else 0.0  # "Novo Vyatka" ~ "Novovyatka"
+            best = max(best, _align(ra, rb), spacing)
+    if a.vowelless or b.vowelless:  # compare consonant skeletons ("mhmd" ~ "Mohammed")
+        sa, sb = tuple(_consonants(t) for t in a.tokens), tuple(_consonants(t) for t in b.tokens)
+        best = max(best, 0.95 * _align(sa, sb))
+    return best
+
+
+def _dates_verdict(a: tuple[PartialDate, ...], b: tuple[PartialDate, ...]) -> tuple[float, str | None, bool]:
+    """(adjustment, words, agreed) for the closest pair of dates both sides give."""
+    best: tuple[float, str | None, bool] | None = None
+    for x in a:
+        for y in b:
+            if x.year != y.year:
+                gap = abs(x.year - y.year)
+                verdict = (-0.05 if gap == 1 else -0.15, f"date {x} vs {y}", False)
+            elif x.month and y.month and x.month != y.month:
+                verdict = (-0.1, f"date {x} vs {y}", False)
+            elif x.month and y.month and x.day and y.day and x.day != y.day:
+                verdict = (-0.05, f"date {x} vs {y}", False)
+            else:
+                exact = bool(x.month and y.month and x.day and y.day)
+                verdict = (0.06 if exact else 0.03, f"date {x if x.month else y}", True)
+            if best is None or verdict[0] > best[0]:
+                best = verdict
+    return best or (0.0, None, False)
+
+
+MAX_BONUS = 0.08  # dates and country agreeing add at most this much to the name score
+
+
+def compare(entry: Party, subject: Party, entry_forms: list[NameForms] | None = None, floor: float = 0.0) -> Hit | None:
+    """Score one entry against one designated party; None when it surely scores below `floor`."""
+    entry_forms = entry_forms or [forms(n) for n in entry.names]
+    ids_a = {(k, v) for k, v, _ in entry.identifiers}
+    shared = [label for k, v, label in subject.identifiers if any(v == va for _, va in ids_a)]
+    subject_forms = [forms(n) for n in subject.names]
+    name_score, entry_name, matched = 0.0, entry.name, subject.name
+    for ef in entry_forms:
+        for sf in subject_forms:
+            s = name_similarity(ef, sf)
+            if s > name_score:
+                name_score, entry_name, matched = s, ef.original, sf.original
+    if not shared and name_score + MAX_BONUS < floor:
+        return None
+    hit = Hit(entry, subject, name_score, name_score, entry_name, matched)
+    if name_score >= 0.5:
+        hit.agreed.append(f"name {entry_name!r} ~ {matched!r} ({name_score:.2f})")
+    score = name_score
+
+    if shared:
+        score = max(score, 1.0)
+        hit.agreed.append(f"identifier {shared[0]}")
+    else:
+        kinds_b = {(k, v, label) for k, v, label in subject.identifiers if k != "other"}
+        for k, v, label in kinds_b:
+            mine = [va for ka, va in ids_a if ka == k]
+            if mine and v not in mine:
+                score -= 0.15
+                hit.disagreed.append(f"{k} {mine[0]} vs {label}")
+                break
+
+    adjust, words, agreed = _dates_verdict(entry.dates, subject.dates)
+    if words:
+        score += adjust
+        (hit.agreed if agreed else hit.disagreed).append(words)
+
+    if entry.countries and subject.countries:
+        common = entry.countries & subject.countries
+        if common:
+            score += 0.02
+            hit.agreed.append("country " + ", ".join(sorted(c.upper() for c in common)))
+        else:
+            score -= 0.08
+            hit.disagreed.append(
+                f"country {', '.join(sorted(c.upper() for c in entry.countries))} vs "
+                f"{', '.join(sorted(c.upper() for c in subject.countries))}"
+            )
+
+    a_type, b_type = entry.entity_type, subject.entity_type
+    if a_type and b_type and a_type != "unknown" and b_type != "unknown" and a_type != b_type:
+        if (a_type in _PERSON_LIKE) != (b_type in _PERSON_LIKE) or {a_type, b_type} <= _THING_LIKE:
+            score -= 0.2
+            hit.disagreed.append(f"type {a_type} vs {b_type}")
+    hit.score = max(0.0, min(1.0, score))
+    return hit
+
+
+def _block_keys(tokens: Iterable[str]) -> set[str]:
+    keys = set()
+    for t in tokens:
+        if len(t) < 2:
+            continue
+        keys.add(t)
+        if len(t) >= 4:
+            keys.add("~" + skeleton(t))
+        if len(t) >= 6:  # a typo leaves the start, the end, or both ends of a long word as written
+            keys.add("<" + t[:4])
+            keys.add(">" + t[-4:])
+            keys.add("^" + t[:2] + t[-2:])
+    return keys
+
+
+class Index:
+    """Watchlist entries indexed for screening; build once per watchlist version, screen many designations."""
+
+    def __init__(self, entries: Iterable[Party]) -> None:
+        self.entries: list[Party] = list(entries)
+        self._forms: list[list[NameForms]] = []
+        self._ids: dict[str, list[int]] = defaultdict(list)
+        postings: dict[str, set[int]] = defaultdict(set)
+        for i, entry in enumerate(self.entries):
+            fs = [forms(n) for n in entry.names]
+            self._forms.append(fs)
+            for f in fs:
+                for reading in _readings(f):
+                    for key in _block_keys(reading):
+                        postings[key].add(i)
+            for _, value, _ in entry.identifiers:
+                self._ids[value].append(i)
+        self._postings = {k: sorted(v) for k, v in postings.items()}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def candidates(self, subject: Party) -> set[int]:
+        found: set[int] = set()
+        for f in (forms(n) for n in subject.names):
+            keys = [k for r in _readings(f) for k in _block_keys(r) if k in self._postings]
+            if not keys:
+                continue
+            rare = [k for k in keys if len(self._postings[k]) <= MAX_POSTINGS]
+            for k in rare or [min(keys, key=lambda k: len(self._postings[k]))]:
+                found.update(self._postings[k])
+        for _, value, _ in subject.identifiers:
+            found.update(self._ids.get(value, ()))
+        return found
+
+    def screen(self, subject: Party, threshold: float = DEFAULT_THRESHOLD) -> list[Hit]:
+        """Entries scoring at least `threshold` against the subject, best first."""
+        hits = []
+        for i in self.candidates(subject):
+            hit = compare(self.entries[i], subject, self._forms[i], floor=threshold)
+            if hit is not None and hit.score >= threshold:
+                hits.append(hit)
+        return sorted(hits, key=lambda h: (-h.score, str(h.entry.ref)))
+
+
+def screen_payload(index: Index, payload: dict[str, Any], threshold: float = DEFAULT_THRESHOLD) -> list[Hit]:
+    """Screen one designation payload; other kinds of record (export controls, news) never match."""
+    if payload.get("kind") not in (None, "designation") or not index.entries:
+        return []
+    return index.screen(designation_party(payload), threshold)

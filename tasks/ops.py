@@ -1,0 +1,156 @@
+"""Housekeeping that beat schedules (stale-source alerts, retention) and the heartbeats that let
+`notifier status` and the health checks see every worker and beat: thin wrappers around plain functions.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import socket
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+from celery import bootsteps, shared_task, signals
+
+from notifier.heartbeat import Heartbeat, Unreachable, heartbeat_store
+from notifier.settings import get_settings
+from notifier.status import RELAY_TASK
+from notifier.timeutil import utcnow
+from tasks.service import service
+
+log = logging.getLogger("notifier.ops")
+
+
+def enqueue_deliveries(ids: list[int]) -> None:
+    from tasks.deliver import deliver
+
+    for delivery_id in ids:
+        deliver.apply_async((delivery_id,))
+
+
+def check_stale() -> int:
+    """The plain function behind the task: alert ops once per stale episode of each source."""
+    from notifier.ops_alerts import alert_stale_sources
+
+    ids = alert_stale_sources(service())
+    enqueue_deliveries(ids)
+    return len(ids)
+
+
+def prune_now() -> str:
+    from notifier.prune import prune
+
+    summary = prune(service()).summary(dry_run=False)
+    log.info("retention applied", extra={"result": summary})
+    return summary
+
+
+@shared_task(name="tasks.ops.check_stale", ignore_result=True, time_limit=120, soft_time_limit=100)
+def stale_check() -> int:
+    return check_stale()
+
+
+@shared_task(name="tasks.ops.prune", ignore_result=True, time_limit=1800, soft_time_limit=1700)
+def prune_task() -> str:
+    return prune_now()
+
+
+def _write(beat: Heartbeat) -> None:
+    beat.seen_at = utcnow()
+    try:
+        heartbeat_store(get_settings()).write(beat)
+    except (Unreachable, OSError) as exc:
+        log.warning("heartbeat not written", extra={"process": beat.name, "error": str(exc)})
+
+
+@signals.task_postrun.connect
+def _after_relay(sender: Any = None, retval: Any = None, state: str | None = None, **_kw: Any) -> None:
+    """The relay's run proves beat schedules and a deliver worker works; a big re-enqueue is a backlog."""
+    if getattr(sender, "name", None) != "tasks.deliver.relay" or state != "SUCCESS":
+        return
+    relayed = int(retval or 0)
+    _write(Heartbeat(kind="task", name=RELAY_TASK, info={"relayed": relayed}))
+    from notifier.ops_alerts import alert_relay_backlog
+
+    enqueue_deliveries(alert_relay_backlog(service(), relayed))
+
+
+class WorkerHeartbeat(bootsteps.StartStopStep):
+    """Writes this worker's heartbeat from the consumer's own timer while it is connected to the broker;
+    a clean shutdown removes it (scaled down is not dead)."""
+
+    requires = ("celery.worker.consumer.tasks:Tasks",)
+
+    def __init__(self, c: Any, **kwargs: Any) -> None:
+        super().__init__(c, **kwargs)
+        self.tref: Any = None
+        self.beat: Heartbeat | None = None
+
+    def start(self, c: Any) -> None:
+        queues = sorted(c.app.amqp.queues.consume_from or c.app.amqp.queues)
+        name = f"{c.hostname}[{','.join(queues)}]"
+        if self.beat is None or self.beat.name != name:
+            self.beat = Heartbeat(kind="worker", name=name, info={"queues": queues})
+        _write(self.beat)
+        self.tref = c.timer.call_repeatedly(get_settings().heartbeat_interval, _write, (self.beat,), priority=10)
+
+    def stop(self, c: Any) -> None:
+        if self.tref is not None:
+            self.tref.cancel()
+            self.tref = None
+
+    def shutdown(self, c: Any) -> None:
+        self.stop(c)
+        if self.beat is not None:
+            try:
+                heartbeat_store(get_settings()).remove("worker", self.beat.name)
+            except (Unreachable, OSError) as exc:
+                log.warning("heartbeat not removed", extra={"process": self.beat.name, "error": str(exc)})
+
+
+@signals.beat_init.connect
+def _beat_heartbeat(sender: Any = None, **_kw: Any) -> None:
+    """Beat has no timer of its own to hook: a thread reports when the scheduler last ticked."""
+    service_ = sender
+    settings = get_settings()
+    beat = Heartbeat(kind="beat", name=f"beat@{socket.gethostname()}")
+    stopping = getattr(service_, "_is_shutdown", None) or threading.Event()
+
+    def tick_info() -> dict[str, Any]:
+        last_tick = getattr(service_, "_last_tick", False)
+        if last_tick is False:  # a Celery without the tick stamp: the thread's life is all we can tell
+            return {"ticked_at": utcnow().isoformat()}
+        interval = getattr(service_, "effective_max_interval", None) or getattr(service_, "max_interval", 0) or 0
+        ticked = None if last_tick is None else utcnow() - timedelta(seconds=time.monotonic() - last_tick)
+        return {"ticked_at": ticked.isoformat() if ticked else None, "tick_limit": 2 * float(interval)}
+
+    def remove() -> None:
+        try:
+            heartbeat_store(settings).remove("beat", beat.name)
+        except (Unreachable, OSError):
+            pass
+
+    def loop() -> None:
+        while not stopping.is_set():
+            beat.info = tick_info()
+            _write(beat)
+            stopping.wait(settings.heartbeat_interval)
+        remove()
+
+    atexit.register(remove)
+    threading.Thread(target=loop, name="notifier-beat-heartbeat", daemon=True).start()
+
+
+@signals.worker_ready.connect
+def _metrics_endpoint(**_kw: Any) -> None:
+    """NOTIFIER_METRICS_PORT: this worker also serves the Prometheus metrics (read from the database)."""
+    settings = get_settings()
+    if settings.metrics_port:
+        from notifier.metrics import serve
+
+        try:
+            serve(settings.metrics_addr, settings.metrics_port)
+        except OSError as exc:
+            log.error("metrics endpoint not started", extra={"port": settings.metrics_port, "error": str(exc)})
