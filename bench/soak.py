@@ -247,15 +247,25 @@ def run(args: argparse.Namespace, db_url: str, folder: Path, load: tuple[float, 
             drained = time.monotonic()
             # Each source's last version must be stored, and every outbox row sent.
             last = "select count(*) from snapshot where source = :s and sha256 = :h and status = 'accepted'"
-            wait_for(
-                lambda: all(
-                    scalar(svc.engine, last, s=src.sid, h=snapshot_sha(cons.render(src.versions[-1])))
+
+            def behind() -> list[str]:
+                return [
+                    src.sid
                     for src in sources.values()
-                ),
-                300,
-                interval=2,
-                what="every source's last version",
-            )
+                    if not scalar(svc.engine, last, s=src.sid, h=snapshot_sha(cons.render(src.versions[-1])))
+                ]
+
+            try:
+                wait_for(lambda: not behind(), 300, interval=2, what="every source's last version")
+            except AssertionError:
+                with svc.engine.connect() as conn:
+                    for row in conn.execute(
+                        text("select source, last_status, last_error, last_poll_at from source_state"),
+                    ):
+                        if row[0] in behind():
+                            say(f"  behind: {tuple(row)}")
+                say(f"beat log: {beat.log()[-3000:]}\nworker log: {worker.log()[-3000:]}")
+                raise
             unsent = "select count(*) from delivery where status in ('pending', 'sending')"
             wait_for(lambda: not scalar(svc.engine, unsent), 600, interval=2, what="the outbox to drain")
             time.sleep(args.settle)

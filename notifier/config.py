@@ -48,6 +48,20 @@ def check_url(url: str) -> str:
     return url
 
 
+ENV_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_env(text: str, where: str, env: Mapping[str, str]) -> str:
+    """${VAR} filled from the environment (one rule for every config file); each value is registered as a
+    secret, since variables are where tokens and passwords live. A missing variable names `where`."""
+    missing = [name for name in ENV_VAR.findall(text) if name not in env]
+    if missing:
+        raise ConfigError(f"{where}: environment variable {missing[0]} is not set (export it, or fix the name)")
+    for name in ENV_VAR.findall(text):
+        register_secret(env[name])
+    return ENV_VAR.sub(lambda m: env[m.group(1)], text)
+
+
 class GuardConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min_records: int = Field(1, ge=1, description="Fewer records than this: quarantined.")
@@ -99,17 +113,13 @@ class SourceConfig(BaseModel):
         Resolved URLs and the variables' values are secrets (tokens, API keys): registered for scrub().
         """
         if self._env_urls is None:
-            from notifier.subscriptions import _VAR, _expand  # one expansion rule for every config file
-
             env = os.environ if env is None else env
             resolved = {}
             for part, url in self.urls.items():
                 key = "url" if part == "main" else f"parts.{part}"
-                resolved[part] = _expand(url, f"{self._file}: sources.{self.id}.{key}", env)
+                resolved[part] = expand_env(url, f"{self._file}: sources.{self.id}.{key}", env)
                 if resolved[part] != url:
                     register_secret(resolved[part])
-                    for name in _VAR.findall(url):
-                        register_secret(env[name])
             self._env_urls = resolved
         return dict(self._env_urls)
 

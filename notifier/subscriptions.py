@@ -16,12 +16,11 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from notifier.config import describe_validation, load_yaml
+from notifier.config import ENV_VAR, describe_validation, expand_env, load_yaml
 from notifier.errors import ConfigError
 from notifier.records import ENTITY_TYPES
-from notifier.redact import register_secret, register_url
+from notifier.redact import register_url
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 CHANGE_TYPES = ("added", "removed", "amended")
 KINDS = ("designation", "export_control", "news")
 FORMATS = ("slack", "email", "text", "markdown")
@@ -152,16 +151,9 @@ class Subscriber(BaseModel):
         return channel.format or self.format or channel.effective_format
 
 
-def _expand(url: str, where: str, env: dict[str, str]) -> str:
-    missing = [name for name in _VAR.findall(url) if name not in env]
-    if missing:
-        raise ConfigError(f"{where}: environment variable {missing[0]} is not set (export it, or fix the name)")
-    return _VAR.sub(lambda m: env[m.group(1)], url)
-
-
 def _literal_secret(url: str) -> str | None:
     """Why a URL as written in the file holds a secret, or None."""
-    masked = _VAR.sub("VAR", url)
+    masked = ENV_VAR.sub("VAR", url)
     parts = urlsplit(masked)
     if parts.password and parts.password != "VAR":
         return "a password"
@@ -218,13 +210,11 @@ def load_subscribers(
                 problems.append(f"{ch_where}: holds {why}; put it in an environment variable and write ${{VAR}}")
                 continue
             try:
-                ch.resolved = _expand(ch.url, ch_where, env)
+                ch.resolved = expand_env(ch.url, ch_where, env)
             except ConfigError as exc:
                 problems.append(str(exc))
                 continue
             register_url(ch.resolved)
-            for value in _VAR.findall(ch.url):
-                register_secret(env[value])
             if not _apprise_accepts(ch.resolved):
                 problems.append(f"{ch_where}: not a URL Apprise can send to (see the Apprise wiki for the scheme)")
         for src in sub.filters.sources:

@@ -1,13 +1,15 @@
 """The beat scheduler with Redis: celery-redbeat, made to outlive a Redis restart or flush.
 
 redbeat keeps its schedule and its one-leader lock in Redis. When Redis restarts empty or is flushed, plain
-redbeat either dies (the lock it extends is gone) or schedules nothing (the entries are gone). This one waits
-for Redis, takes the lock again (or stands by while another beat leads) and re-installs the entries.
+redbeat either dies (the lock it extends is gone, or Redis is down when it starts) or schedules nothing (the
+entries are gone). This one waits for Redis, takes the lock again (or stands by while another beat leads) and
+re-installs the entries.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import redis.exceptions
 from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, RedBeatScheduler, get_redis
@@ -17,6 +19,15 @@ STANDBY_SECONDS = 5.0
 
 
 class ResilientRedBeatScheduler(RedBeatScheduler):
+    def setup_schedule(self) -> None:
+        """At start too, Redis may be down: wait for it rather than exit."""
+        while True:
+            try:
+                return super().setup_schedule()
+            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
+                log.warning("beat: Redis unreachable (%s); retrying in %ss", exc, STANDBY_SECONDS)
+                time.sleep(STANDBY_SECONDS)
+
     def _lead(self) -> bool:
         """True when this beat holds the lock, taking it (without waiting) if it is free."""
         if not self.lock_key:

@@ -38,9 +38,9 @@ def all_sent(ledger: Ledger) -> bool:
     return bool(rows) and all(r.status == "sent" for r in rows) and not ledger.problems()["missing"]
 
 
-def test_redis_crashing_empty_and_flushed_mid_run_loses_no_alert(tmp_path, pg_url):
+def test_redis_down_at_start_crashing_empty_and_flushed_mid_run_loses_no_alert(tmp_path, pg_url):
     desk, mail = WebhookReceiver(), SmtpSink().start()
-    redis = RedisServer(tmp_path / "redis").start()
+    redis = RedisServer(tmp_path / "redis")  # not started yet: the service starts while Redis is down
     procs: list[ServiceProcess] = []
     try:
         with LocalServer() as server:
@@ -69,6 +69,8 @@ def test_redis_crashing_empty_and_flushed_mid_run_loses_no_alert(tmp_path, pg_ur
                 ServiceProcess(["worker", "--concurrency", "2"], env, tmp_path, "worker").start(),
                 ServiceProcess(["beat"], env, tmp_path, "beat").start(),
             ]
+            time.sleep(2)
+            redis.start()
             wait_for(
                 lambda: accepted(svc.engine, "us_ofac_cons") and accepted(svc.engine, "un_sc"), 60, what="baselines"
             )
@@ -109,8 +111,9 @@ def test_redis_crashing_empty_and_flushed_mid_run_loses_no_alert(tmp_path, pg_ur
         assert conn.execute(text("select count(*) from change")).scalar() == 2, "one delisting on each list, once"
 
 
-def test_two_workers_and_two_beats_poll_each_source_once_per_interval(tmp_path, pg_url):
+def test_two_workers_and_two_beats_poll_once_per_interval_and_send_each_alert_once(tmp_path, pg_url):
     desk = WebhookReceiver()
+    desk.hang = 1.0  # each send takes a second: duplicate messages for a row overlap with its first send
     redis = RedisServer(tmp_path / "redis").start()
     procs: list[ServiceProcess] = []
     try:
@@ -149,6 +152,12 @@ def test_two_workers_and_two_beats_poll_each_source_once_per_interval(tmp_path, 
             producer = make_app(settings_for(env))
             for _ in range(3):
                 producer.send_task("tasks.poll.poll_source", ("us_ofac_cons",), queue="poll")
+            # And the broker handing each delivery out four times at once (at-least-once delivery): four worker
+            # processes hold the same outbox row while its first send is still on the wire.
+            wait_for(lambda: ledger.rows(), 30, what="the alert's outbox row")
+            for row in ledger.rows():
+                for _ in range(3):
+                    producer.send_task("tasks.deliver.deliver", (row.id,), queue="deliver")
             producer.close()
             time.sleep(window)
             polls = {p: sum(1 for r, _ in server.requests if r == p) - counts[p] for p in counts}

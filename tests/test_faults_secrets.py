@@ -82,6 +82,7 @@ def _redis_text(server: RedisServer) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # a local test server, on purpose
 def test_a_full_cycle_at_debug_level_writes_no_secret_anywhere(tmp_path, pg_url):
     hook, flaky, ops = WebhookReceiver(), WebhookReceiver(), WebhookReceiver()
     flaky.responses = [500]

@@ -35,6 +35,7 @@ class Ledger:
         self.svc, self.hooks, self.sinks, self.purposes = svc, hooks, sinks, purposes
         self._rendered: dict[int, list[Key]] = {}
         self.in_doubt: Counter[Key] = Counter()
+        self._counted: set[tuple[int, object, int]] = set()
         self.kills = 0
 
     def _keys(self, session: Session, row: Delivery) -> list[Key]:
@@ -78,7 +79,9 @@ class Ledger:
         doubtful = 0
         with Session(self.svc.engine) as session:
             for row in self.rows():
-                if row.status == "sending":
+                claim = (row.id, row.claimed_at, row.parts_sent)
+                if row.status == "sending" and claim not in self._counted:  # a claim left by an earlier kill: once
+                    self._counted.add(claim)
                     keys = self._keys(session, row)
                     if row.parts_sent < len(keys):
                         self.in_doubt[keys[row.parts_sent]] += 1
