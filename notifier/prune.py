@@ -21,7 +21,7 @@ from notifier.pipeline import Context
 from notifier.store.models import Delivery, Snapshot, SourceState
 from notifier.timeutil import utcnow
 
-TMP_MAX_AGE = 86400.0  # a half-written archive (.tmp) left by a crash
+TMP_MAX_AGE = 86400.0  # a half-written archive (.tmp), download (.part) or spill file left by a crash
 
 
 @dataclass
@@ -30,12 +30,13 @@ class Pruned:
     archive_bytes: int = 0
     archives_kept: int = 0
     deliveries: int = 0
+    temp_files: int = 0
 
     def summary(self, dry_run: bool) -> str:
         verb = "would delete" if dry_run else "deleted"
         return (
             f"{verb} {self.archives} archived snapshots ({self.archive_bytes / 1e6:.1f} MB), kept "
-            f"{self.archives_kept}; {verb} {self.deliveries} sent deliveries"
+            f"{self.archives_kept}; {verb} {self.deliveries} sent deliveries and {self.temp_files} temp files"
         )
 
 
@@ -75,11 +76,26 @@ def prune_archives(root: Path, keep: set[str], older_than: float, dry_run: bool,
                 path.unlink(missing_ok=True)
 
 
+def prune_temp(tmp_dir: Path, dry_run: bool, result: Pruned) -> None:
+    """Downloads and spill files of polls that were killed (a running poll never lasts a day)."""
+    now = time.time()
+    for path in tmp_dir.glob("*"):
+        try:
+            expired = path.is_file() and now - path.stat().st_mtime > TMP_MAX_AGE
+        except FileNotFoundError:
+            continue
+        if expired:
+            result.temp_files += 1
+            if not dry_run:
+                path.unlink(missing_ok=True)
+
+
 def prune(ctx: Context, dry_run: bool = False, now: datetime | None = None) -> Pruned:
     """Apply NOTIFIER_RETENTION_ARCHIVE_DAYS and NOTIFIER_RETENTION_DELIVERY_DAYS (0 keeps forever)."""
     settings = ctx.settings
     now = now or utcnow()
     result = Pruned()
+    prune_temp(ctx.tmp_dir, dry_run, result)
     if settings.retention_archive_days:
         window = timedelta(days=settings.retention_archive_days)
         with Session(ctx.engine) as session:

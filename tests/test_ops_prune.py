@@ -87,3 +87,17 @@ def test_zero_days_keeps_everything_and_unsent_deliveries_are_never_pruned(make_
     result = prune(svc, now=utcnow() + timedelta(days=3650))
     assert (result.archives, result.deliveries) == (0, 0)
     assert count(svc, Delivery) == 1 and len(list(svc.archive.root.glob("*/*.gz"))) == 2
+
+
+def test_downloads_and_spill_files_left_by_a_killed_poll_are_pruned_after_a_day(make_ctx):
+    svc = make_ctx({"us_ofac_cons": {"url": "x"}})
+    poll(svc, "us_ofac_cons", {"main": str(real(f"{CONS}/{FILES[0]}"))})
+    svc.tmp_dir.mkdir(parents=True, exist_ok=True)
+    stale = [svc.tmp_dir / "main-abc.part", svc.tmp_dir / "spill-abc.jsonl"]
+    fresh = svc.tmp_dir / "main-running.part"
+    for path in [*stale, fresh]:
+        path.write_bytes(b"left by a crash")
+    age_files(stale, days=2)
+    assert prune(svc, dry_run=True).temp_files == 2 and all(p.exists() for p in stale)
+    assert prune(svc).temp_files == 2
+    assert not any(p.exists() for p in stale) and fresh.exists(), "a poll running now keeps its files"
