@@ -12,9 +12,10 @@ import os
 import subprocess
 
 import pytest
-from sqlalchemy import MetaData, create_engine
+from sqlalchemy import create_engine
 
 from tests.conftest import real
+from tests.support.dbtext import database_text
 from tests.support.http import LocalServer
 from tests.support.receivers import SmtpSink, WebhookReceiver, free_port
 from tests.support.servers import RedisServer
@@ -40,19 +41,6 @@ def _every_secret() -> dict[str, str]:
     found["hook basic auth"] = base64.b64encode(f"hookuser:{SECRETS['HOOK_PASSWORD']}".encode()).decode()
     found["smtp auth"] = base64.b64encode(f"\0smtpuser\0{SECRETS['SMTP_PASSWORD']}".encode()).decode()
     return found
-
-
-def _database_text(url: str) -> str:
-    engine = create_engine(url)
-    meta = MetaData()
-    meta.reflect(engine)
-    parts = []
-    with engine.connect() as conn:
-        for table in meta.sorted_tables:
-            for row in conn.execute(table.select()):
-                parts.extend(str(v) for v in row)
-    engine.dispose()
-    return "\n".join(parts)
 
 
 def _folder_text(folder) -> str:
@@ -166,7 +154,7 @@ def test_a_full_cycle_at_debug_level_writes_no_secret_anywhere(tmp_path, pg_url)
         places = {
             "logs": "\n".join(p.log() for p in procs),
             "cli": cli_text,
-            "database": _database_text(pg_url),
+            "database": _pg_text(pg_url),
             "data dir": _folder_text(tmp_path / "data"),
             "broker": _redis_text(redis),
         }
@@ -185,3 +173,11 @@ def test_a_full_cycle_at_debug_level_writes_no_secret_anywhere(tmp_path, pg_url)
         smtp.stop()
         for r in (hook, flaky, ops):
             r.close()
+
+
+def _pg_text(url: str) -> str:
+    engine = create_engine(url)
+    try:
+        return database_text(engine)
+    finally:
+        engine.dispose()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import MetaData, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifier.app import build_service
@@ -32,6 +32,7 @@ from notifier.settings import Settings
 from notifier.store.db import dispose_engines
 from notifier.store.models import Delivery, SourceState
 from tests.conftest import real
+from tests.support.dbtext import database_text
 from tests.support.http import LocalServer
 from tests.support.receivers import WebhookReceiver
 from tests.support.service import NOTIFIER
@@ -241,18 +242,6 @@ def test_a_hostile_or_broken_answer_alerts_no_subscriber_and_tells_ops_why(rig, 
     assert rig.analysts.received and {r["path"] for r in rig.analysts.received} == {"/analysts"}
 
 
-def _all_text(engine) -> str:
-    """Every value of every column of every table, as text."""
-    meta = MetaData()
-    meta.reflect(engine)
-    parts = []
-    with engine.connect() as conn:
-        for table in meta.sorted_tables:
-            for row in conn.execute(table.select()):
-                parts.extend(str(v) for v in row)
-    return "\n".join(parts)
-
-
 def _data_dir_text(folder: Path) -> str:
     """Every file under the data dir, archived snapshots decompressed."""
     parts = []
@@ -287,7 +276,7 @@ def test_an_external_entity_never_brings_a_local_files_content_anywhere(rig, tmp
     out, err = capfd.readouterr()
     seen_by_ops = json.dumps(rig.ops.wait(1))
     places = {
-        "database": _all_text(svc.engine),
+        "database": database_text(svc.engine),
         "logs": caplog.text + out + err,
         "data dir": _data_dir_text(tmp_path / "data"),
         "alerts": seen_by_ops + json.dumps(rig.analysts.received),
