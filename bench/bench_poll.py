@@ -45,11 +45,11 @@ from deepdiff import DeepDiff
 from sqlalchemy import create_engine, text
 
 from notifier import app as service_app
-from notifier.canonical import canonical, content_hash
-from notifier.diff import field_changes, scan
-from notifier.pipeline import Context, PollResult, poll
+from notifier.ingest.canonical import canonical, content_hash
+from notifier.ingest.diff import field_changes, scan
+from notifier.ingest.pipeline import Context, PollResult, poll
+from notifier.ingest.registry import get_adapter
 from notifier.records import Record
-from notifier.registry import get_adapter
 from notifier.settings import Settings
 from notifier.store.db import dispose_engines
 

@@ -33,7 +33,7 @@ if str(REPO) not in sys.path:  # run as a script: the repository root is not on 
 from bench.bench_poll import BenchError, machine, pg_schema, run_in_child, say  # noqa: E402
 from bench.gen_ftm import derive, generate  # noqa: E402
 from notifier.app import build_service  # noqa: E402
-from notifier.pipeline import poll  # noqa: E402
+from notifier.ingest.pipeline import poll  # noqa: E402
 from notifier.settings import Settings  # noqa: E402
 from notifier.store.db import dispose_engines  # noqa: E402
 

@@ -14,8 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from notifier.registry import get_adapter
-from notifier.screening import Index, designation_party, make_party
+from notifier.ingest.registry import get_adapter
+from notifier.screening.matching import Index, designation_party, make_party
 
 LISTS = {
     "us_ofac_sdn": "ofac/sdn_csv/2024-02-23_sdn.csv",

@@ -19,9 +19,9 @@ from pathlib import Path
 
 from rapidfuzz.distance import OSA
 
-from notifier.names import skeleton, tokens
-from notifier.registry import get_adapter
-from notifier.screening import LEGAL_WORDS, designation_party
+from notifier.ingest.registry import get_adapter
+from notifier.screening.matching import LEGAL_WORDS, designation_party
+from notifier.screening.names import skeleton, tokens
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "screening" / "eval.csv"
 LEGAL = {

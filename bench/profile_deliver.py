@@ -1,4 +1,4 @@
-"""Per-delivery cost of notifier.deliver.deliver_one in one process, without Celery: where the fan-out's time goes.
+"""Per-delivery cost of notifier.alerts.deliver.deliver_one in one process, without Celery: where fan-out time goes.
 
     .venv/bin/python bench/profile_deliver.py [--subscribers 200] [--deliveries 100] [--postgres] [--no-render-cache]
                                               [--profile]
@@ -27,10 +27,10 @@ if str(REPO) not in sys.path:  # tests/ and bench/ are not installed packages
 
 from bench.bench_alerts import SDN_CHANGES, SDN_NEW, SDN_OLD  # noqa: E402
 from bench.bench_poll import BenchError, pg_schema, say  # noqa: E402
-from notifier import deliver  # noqa: E402
+from notifier.alerts import deliver  # noqa: E402
+from notifier.alerts.outbox import pending_for_snapshot  # noqa: E402
 from notifier.app import build_service  # noqa: E402
-from notifier.outbox import pending_for_snapshot  # noqa: E402
-from notifier.pipeline import poll  # noqa: E402
+from notifier.ingest.pipeline import poll  # noqa: E402
 from notifier.settings import Settings  # noqa: E402
 from notifier.store.db import dispose_engines  # noqa: E402
 from tests.support.receivers import WebhookReceiver  # noqa: E402

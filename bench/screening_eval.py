@@ -16,9 +16,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from notifier.names import name_keys
-from notifier.registry import get_adapter
-from notifier.screening import DEFAULT_THRESHOLD, Index, designation_party, make_party
+from notifier.ingest.registry import get_adapter
+from notifier.screening.matching import DEFAULT_THRESHOLD, Index, designation_party, make_party
+from notifier.screening.names import name_keys
 
 EVAL = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "screening" / "eval.csv"
 

@@ -9,21 +9,21 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from notifier.alerts.render import SourceMeta
+from notifier.alerts.router import ops_rows, route_changes
+from notifier.alerts.subscriptions import Subscriber, load_subscribers
 from notifier.config import SourceConfig, load_sources
 from notifier.errors import ConfigError
-from notifier.news import Rules, assess, load_rules, news_text, story_keys
-from notifier.party_index import PartyIndex
-from notifier.pipeline import Context
-from notifier.registry import adapters
-from notifier.render import SourceMeta
-from notifier.routing import ops_rows, route_changes
+from notifier.ingest.pipeline import Context
+from notifier.ingest.registry import adapters
+from notifier.screening.news import Rules, assess, load_rules, news_text, story_keys
+from notifier.screening.party_index import PartyIndex
+from notifier.screening.watchlists import sync_watchlists, watchlist_rows
 from notifier.settings import Settings, get_settings
 from notifier.store.db import get_engine, migrate
 from notifier.store.models import Delivery, Record, Snapshot, SourceState
 from notifier.store.repo import ChangeRow
-from notifier.subscriptions import Subscriber, load_subscribers
 from notifier.timeutil import utcnow
-from notifier.watchlists import sync_watchlists, watchlist_rows
 
 
 def load_source_configs(settings: Settings) -> dict[str, SourceConfig]:

@@ -1,7 +1,7 @@
 """Normalized records: the one shape every adapter produces and the core stores, diffs and routes.
 
 Adapters fill these in as published; canonical form (sorting, whitespace) and hashing belong to
-`notifier.canonical`, so an adapter never has to care about element order.
+`notifier.ingest.canonical`, so an adapter never has to care about element order.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 from lxml import etree
 
 from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
-from notifier.canonical import canonical, dumps
+from notifier.ingest.canonical import canonical, dumps
 from notifier.parsing import iter_xml, local, root_tag
 from notifier.records import Designation, Identifier
 

@@ -128,7 +128,7 @@ def make_app(settings: Settings | None = None) -> Celery:
 
 @signals.setup_logging.connect
 def _logging(**_kw: object) -> None:
-    from notifier.logs import setup_logging
+    from notifier.ops.logs import setup_logging
 
     setup_logging(get_settings())
 

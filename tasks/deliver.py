@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from notifier.deliver import deliver_one
-from notifier.outbox import relay as find_stuck
+from notifier.alerts.deliver import deliver_one
+from notifier.alerts.outbox import relay as find_stuck
 from tasks.poll import DB_RETRY
 from tasks.service import service
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from notifier.digests import release_due
+from notifier.alerts.digests import release_due
 from tasks.service import service
 
 

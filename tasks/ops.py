@@ -14,9 +14,9 @@ from typing import Any
 
 from celery import bootsteps, shared_task, signals
 
-from notifier.heartbeat import Heartbeat, Unreachable, heartbeat_store
+from notifier.ops.heartbeat import Heartbeat, Unreachable, heartbeat_store
+from notifier.ops.status import RELAY_TASK
 from notifier.settings import get_settings
-from notifier.status import RELAY_TASK
 from notifier.timeutil import utcnow
 from tasks.service import service
 
@@ -32,7 +32,7 @@ def enqueue_deliveries(ids: list[int]) -> None:
 
 def check_stale() -> int:
     """The plain function behind the task: alert ops once per stale episode of each source."""
-    from notifier.ops_alerts import alert_stale_sources
+    from notifier.alerts.ops_alerts import alert_stale_sources
 
     ids = alert_stale_sources(service())
     enqueue_deliveries(ids)
@@ -40,7 +40,7 @@ def check_stale() -> int:
 
 
 def prune_now() -> str:
-    from notifier.prune import prune
+    from notifier.ops.prune import prune
 
     summary = prune(service()).summary(dry_run=False)
     log.info("retention applied", extra={"result": summary})
@@ -72,7 +72,7 @@ def _after_relay(sender: Any = None, retval: Any = None, state: str | None = Non
         return
     relayed = int(retval or 0)
     _write(Heartbeat(kind="task", name=RELAY_TASK, info={"relayed": relayed}))
-    from notifier.ops_alerts import alert_relay_backlog
+    from notifier.alerts.ops_alerts import alert_relay_backlog
 
     enqueue_deliveries(alert_relay_backlog(service(), relayed))
 
@@ -148,7 +148,7 @@ def _metrics_endpoint(**_kw: Any) -> None:
     """NOTIFIER_METRICS_PORT: this worker also serves the Prometheus metrics (read from the database)."""
     settings = get_settings()
     if settings.metrics_port:
-        from notifier.metrics import serve
+        from notifier.ops.metrics import serve
 
         try:
             serve(settings.metrics_addr, settings.metrics_port)

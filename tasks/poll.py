@@ -7,9 +7,9 @@ import logging
 from celery import shared_task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from notifier.locks import source_lock
-from notifier.outbox import pending_for_snapshot
-from notifier.pipeline import poll
+from notifier.alerts.outbox import pending_for_snapshot
+from notifier.ingest.locks import source_lock
+from notifier.ingest.pipeline import poll
 from tasks.service import service
 
 log = logging.getLogger("notifier.tasks")

@@ -20,9 +20,9 @@ import pytest
 import yaml
 
 from notifier.adapter import Adapter
-from notifier.canonical import canonical, content_hash
+from notifier.ingest.canonical import canonical, content_hash
+from notifier.ingest.registry import adapters
 from notifier.records import RECORD_KINDS
-from notifier.registry import adapters
 from tests.contract.shufflers import shuffle_file
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifier.deliver import deliver_one
-from notifier.outbox import due
-from notifier.pipeline import poll
-from notifier.render import ChangeView, render_changes, summary
+from notifier.alerts.deliver import deliver_one
+from notifier.alerts.outbox import due
+from notifier.alerts.render import ChangeView, render_changes, summary
+from notifier.ingest.pipeline import poll
 from notifier.store.models import Delivery
 from tests.conftest import real
 from tests.support.receivers import SmtpSink, WebhookReceiver, parts
@@ -215,7 +215,7 @@ def test_a_quarantined_snapshot_alerts_ops_and_no_subscriber(make_ctx, hook, tmp
 
 
 def test_one_polls_subscribers_share_one_rendering_and_another_snapshot_never_gets_it(make_ctx, hook, monkeypatch):
-    import notifier.deliver as deliver_module
+    import notifier.alerts.deliver as deliver_module
 
     rendered = []
     render = deliver_module.render_changes

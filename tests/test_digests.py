@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifier.deliver import deliver_one
-from notifier.digests import next_digest_at, release_due
-from notifier.outbox import due, relay
-from notifier.pipeline import poll
+from notifier.alerts.deliver import deliver_one
+from notifier.alerts.digests import next_digest_at, release_due
+from notifier.alerts.outbox import due, relay
+from notifier.alerts.subscriptions import Subscriber
+from notifier.ingest.pipeline import poll
+from notifier.screening.watchlists import import_watchlist
 from notifier.store.models import Delivery
-from notifier.subscriptions import Subscriber
-from notifier.watchlists import import_watchlist
 from tests.conftest import real
 from tests.support.receivers import WebhookReceiver
 

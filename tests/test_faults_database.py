@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
 from notifier.app import build_service
-from notifier.pipeline import poll
+from notifier.ingest.pipeline import poll
 from notifier.settings import Settings
 from tests.conftest import real
 from tests.support.http import LocalServer

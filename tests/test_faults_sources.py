@@ -23,11 +23,11 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from notifier.alerts.deliver import deliver_one
+from notifier.alerts.outbox import due
 from notifier.app import build_service
-from notifier.deliver import deliver_one
-from notifier.guard import double_encoded
-from notifier.outbox import due
-from notifier.pipeline import poll
+from notifier.ingest.guard import double_encoded
+from notifier.ingest.pipeline import poll
 from notifier.settings import Settings
 from notifier.store.db import dispose_engines
 from notifier.store.models import Delivery, SourceState

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from notifier.pipeline import poll
+from notifier.ingest.pipeline import poll
 from notifier.store.models import SourceState
 from tests.conftest import real
 from tests.support.http import LocalServer
@@ -22,7 +22,7 @@ def test_second_poll_sends_the_servers_validators_back_and_a_304_ends_the_poll(m
         etag = f'"{__import__("hashlib").sha1(body).hexdigest()}"'
 
         parsed = []
-        from notifier import pipeline
+        from notifier.ingest import pipeline
 
         real_scan = pipeline._parse_and_scan
         monkeypatch.setattr(pipeline, "_parse_and_scan", lambda *a, **k: parsed.append(1) or real_scan(*a, **k))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notifier.names import fold, latin, legal_form, name_keys, normalize, skeleton
+from notifier.screening.names import fold, latin, legal_form, name_keys, normalize, skeleton
 
 
 @pytest.mark.parametrize(

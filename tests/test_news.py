@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from notifier.deliver import deliver_one
-from notifier.news import assess, load_rules, story_keys
-from notifier.outbox import due
-from notifier.pipeline import poll
+from notifier.alerts.deliver import deliver_one
+from notifier.alerts.outbox import due
+from notifier.ingest.pipeline import poll
+from notifier.screening.news import assess, load_rules, story_keys
 from tests.conftest import FIXTURES, real, shared
 from tests.support.receivers import WebhookReceiver
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from notifier.pipeline import poll
+from notifier.ingest.pipeline import poll
 from tests.conftest import FIXTURES
 
 FULL = FIXTURES / "opensanctions" / "entities.ftm.json"

@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from notifier.deliver import deliver_one
-from notifier.ops_alerts import alert_relay_backlog, alert_stale_sources
-from notifier.pipeline import poll
+from notifier.alerts.deliver import deliver_one
+from notifier.alerts.ops_alerts import alert_relay_backlog, alert_stale_sources
+from notifier.ingest.pipeline import poll
 from notifier.store.models import Delivery, SourceState
 from notifier.timeutil import utcnow
 from tests.conftest import real
@@ -93,7 +93,7 @@ def test_a_relay_backlog_above_the_limit_alerts_ops_once_an_hour(make_ctx):
 def test_the_relay_task_records_its_run_and_raises_the_backlog_alert(make_ctx, monkeypatch):
     """The worker-side hook: after each relay run, a heartbeat for status and, past the limit, the alert."""
     import tasks.ops as ops_tasks
-    from notifier.heartbeat import heartbeat_store
+    from notifier.ops.heartbeat import heartbeat_store
     from tasks.deliver import relay
 
     ops, analysts = WebhookReceiver(), WebhookReceiver()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from notifier.deliver import deliver_one
-from notifier.outbox import due
+from notifier.alerts.deliver import deliver_one
+from notifier.alerts.outbox import due
 from notifier.settings import env_example
 from tests.support.receivers import WebhookReceiver
 from tests.test_ops_status import OFAC, baseline, cli_env
@@ -69,7 +69,7 @@ def test_outbox_retry_now_sends_a_dead_delivery(dead, hook):
 
 
 def test_outbox_retry_hands_the_row_to_the_relay(dead):
-    from notifier.outbox import relay
+    from notifier.alerts.outbox import relay
 
     svc, delivery_id = dead
     queued = cli(svc, "outbox", "retry", str(delivery_id))
@@ -79,7 +79,7 @@ def test_outbox_retry_hands_the_row_to_the_relay(dead):
 
 
 def test_a_delivery_that_dies_again_after_a_retry_alerts_ops_again(make_ctx, hook):
-    from notifier.dead_letters import retry
+    from notifier.alerts.dead_letters import retry
 
     ops = WebhookReceiver()
     try:

@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 import redis
 
-from notifier.heartbeat import FORGET_AFTER, FileHeartbeats, Heartbeat, Unreachable, heartbeat_store
-from notifier.queues import queue_lengths
+from notifier.ops.heartbeat import FORGET_AFTER, FileHeartbeats, Heartbeat, Unreachable, heartbeat_store
+from notifier.ops.queues import queue_lengths
 from notifier.settings import Settings
 from notifier.timeutil import utcnow
 

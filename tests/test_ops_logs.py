@@ -8,7 +8,7 @@ import logging
 import pytest
 from celery import Celery
 
-from notifier.logs import setup_logging
+from notifier.ops.logs import setup_logging
 from notifier.settings import Settings
 
 
@@ -32,7 +32,7 @@ def run_task_that_logs() -> None:
 
     @app.task(name="tasks.test.hello")
     def hello() -> None:
-        logging.getLogger("notifier.pipeline").info("poll accepted", extra={"source": "un_sc", "snapshot": 7})
+        logging.getLogger("notifier.ingest.pipeline").info("poll accepted", extra={"source": "un_sc", "snapshot": 7})
 
     hello.apply(task_id="0b7c1d2e-task")
     logging.getLogger("notifier.cli").info("outside any task")

@@ -18,10 +18,10 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from notifier.deliver import deliver_one
-from notifier.metrics import registry_for
-from notifier.outbox import due
-from notifier.pipeline import poll
+from notifier.alerts.deliver import deliver_one
+from notifier.alerts.outbox import due
+from notifier.ingest.pipeline import poll
+from notifier.ops.metrics import registry_for
 from notifier.store.models import Delivery
 from tests.conftest import REPO
 from tests.support.receivers import WebhookReceiver, free_port

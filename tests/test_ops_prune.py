@@ -11,10 +11,10 @@ from datetime import timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from notifier.deliver import deliver_one
-from notifier.outbox import due
-from notifier.pipeline import poll
-from notifier.prune import prune
+from notifier.alerts.deliver import deliver_one
+from notifier.alerts.outbox import due
+from notifier.ingest.pipeline import poll
+from notifier.ops.prune import prune
 from notifier.store.models import Change, Delivery, SourceState
 from notifier.timeutil import utcnow
 from tests.conftest import real

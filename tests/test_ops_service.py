@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from notifier.app import build_service
+from notifier.ops.status import collect
 from notifier.settings import Settings
-from notifier.status import collect
 from tests.conftest import real
 from tests.support.http import LocalServer
 from tests.support.receivers import WebhookReceiver, free_port

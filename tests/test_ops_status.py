@@ -15,11 +15,11 @@ import yaml
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from notifier.deliver import deliver_one
-from notifier.heartbeat import Heartbeat, heartbeat_store
-from notifier.outbox import due
-from notifier.pipeline import poll
-from notifier.status import collect
+from notifier.alerts.deliver import deliver_one
+from notifier.alerts.outbox import due
+from notifier.ingest.pipeline import poll
+from notifier.ops.heartbeat import Heartbeat, heartbeat_store
+from notifier.ops.status import collect
 from notifier.store.models import SourceState
 from notifier.timeutil import utcnow
 from tests.conftest import real
@@ -133,7 +133,7 @@ def test_a_quarantined_last_snapshot_makes_the_source_unhealthy(make_ctx, tmp_pa
 
 
 def test_a_dead_delivery_is_unhealthy_until_acknowledged_and_a_retry_sends_it(make_ctx):
-    from notifier.dead_letters import acknowledge, list_deliveries, retry
+    from notifier.alerts.dead_letters import acknowledge, list_deliveries, retry
 
     hook = WebhookReceiver()
     try:
@@ -261,7 +261,7 @@ def test_a_broker_that_does_not_answer_is_reported_not_raised(make_ctx):
 
 @pytest.mark.parametrize("kind", ["worker", "beat"])
 def test_a_process_never_seen_on_this_host_is_unhealthy(make_ctx, kind):
-    from notifier.health import check_local
+    from notifier.ops.health import check_local
 
     svc = make_ctx(OFAC)
     live(svc.settings, host="elsewhere")

@@ -8,7 +8,7 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifier.pipeline import poll
+from notifier.ingest.pipeline import poll
 from notifier.store.models import Change, Record, Snapshot, SourceState
 from tests.conftest import real
 

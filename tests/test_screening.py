@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notifier.screening import DEFAULT_THRESHOLD, Index, compare, designation_party, make_party, parse_date
+from notifier.screening.matching import DEFAULT_THRESHOLD, Index, compare, designation_party, make_party, parse_date
 from tests.conftest import REAL, real
 
 

@@ -137,7 +137,7 @@ def test_notifier_run_with_the_embedded_broker_and_sqlite_polls_and_alerts(tmp_p
 def _pending_delivery(tmp_path, env: dict[str, str], hook_url: str) -> int:
     """Poll twice in this process (no worker): the change is committed with its outbox row, not yet sent."""
     from notifier.app import build_service
-    from notifier.pipeline import poll
+    from notifier.ingest.pipeline import poll
     from notifier.settings import Settings
 
     settings = Settings(

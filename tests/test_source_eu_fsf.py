@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from notifier.adapter import ParseError
-from notifier.canonical import canonical, content_hash
+from notifier.ingest.canonical import canonical, content_hash
 from sources.eu_fsf import EuFinancialSanctions
 from tests.conftest import real
 

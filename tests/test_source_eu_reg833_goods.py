@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from notifier.adapter import ParseError
-from notifier.canonical import canonical, content_hash
+from notifier.ingest.canonical import canonical, content_hash
 from sources.eu_reg833_goods import EuRegulation833Goods
 from tests.conftest import real
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from notifier.adapter import ParseError
-from notifier.canonical import canonical, content_hash
+from notifier.ingest.canonical import canonical, content_hash
 from sources.federal_register import FederalRegister
 from tests.conftest import real
 

@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 
 from notifier.adapter import ParseError
-from notifier.canonical import canonical, content_hash
+from notifier.ingest.canonical import canonical, content_hash
 from sources.jp_meti_goods import JapanMetiRussiaGoodsBan, iso_date
 from tests.conftest import real
 

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from notifier.adapter import ParseError
-from notifier.canonical import canonical, content_hash
+from notifier.ingest.canonical import canonical, content_hash
 from sources.jp_mof import JapanMofAssetFreeze
 from tests.conftest import FIXTURES, real
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from notifier.adapter import ParseError
-from notifier.canonical import canonical, content_hash
+from notifier.ingest.canonical import canonical, content_hash
 from sources.news_feed import NewsFeed, html_to_text
 from tests.conftest import real, shared
 

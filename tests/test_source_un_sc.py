@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from notifier.adapter import ParseError
-from notifier.canonical import canonical, content_hash
+from notifier.ingest.canonical import canonical, content_hash
 from sources.un_sc import UnSecurityCouncil
 from tests.conftest import real
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from notifier.adapter import ParseError
-from notifier.canonical import canonical, content_hash
+from notifier.ingest.canonical import canonical, content_hash
 from sources.us_bis_ecfr import BisEcfrPart746
 from tests.conftest import real
 

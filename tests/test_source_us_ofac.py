@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from notifier.adapter import ParseError
-from notifier.canonical import canonical, content_hash
+from notifier.ingest.canonical import canonical, content_hash
 from sources.us_ofac import OfacConsolidated, OfacSdn
 from tests.conftest import FIXTURES, real
 

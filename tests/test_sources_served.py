@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 
 from notifier import config as config_module
 from notifier.errors import ConfigError
-from notifier.logs import KeyValueFormatter
-from notifier.pipeline import poll
-from notifier.registry import adapters
+from notifier.ingest.pipeline import poll
+from notifier.ingest.registry import adapters
+from notifier.ops.logs import KeyValueFormatter
 from notifier.store.models import Change, Snapshot, SourceState
 from tests.conftest import REPO, real
 from tests.support.http import LocalServer

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from notifier import registry
-from notifier.pipeline import poll
+from notifier.ingest import registry
+from notifier.ingest.pipeline import poll
 from tests.conftest import REPO
 from tests.support.http import LocalServer
 from tests.test_adapter_contract import check_contract

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifier.deliver import deliver_one
-from notifier.outbox import due, pending_for_snapshot
-from notifier.pipeline import poll
+from notifier.alerts.deliver import deliver_one
+from notifier.alerts.outbox import due, pending_for_snapshot
+from notifier.ingest.pipeline import poll
+from notifier.screening.watchlists import WatchlistError, import_watchlist, parse_csv
 from notifier.store.models import Delivery, WatchlistEntry
-from notifier.watchlists import WatchlistError, import_watchlist, parse_csv
 from tests.conftest import real
 from tests.support.receivers import SmtpSink, WebhookReceiver, parts
 
@@ -127,7 +127,7 @@ def test_an_amendment_alerts_only_for_counterparties_it_newly_matches(make_ctx, 
     before = {"kind": "designation", "key": "1", "name": "ROMASHKA LLC", "entity_type": "organization"}
     after = {**before, "aliases": ["GLOBAL PETRO TRADING FZE"]}
     change = ChangeRow(7, "us_ofac_sdn", 1, "1", "designation", "amended", "ROMASHKA LLC", before, after, [], utcnow())
-    from notifier.watchlists import watchlist_rows
+    from notifier.screening.watchlists import watchlist_rows
 
     with Session(svc.engine) as session:
         rows = watchlist_rows(session, svc.subscribers, [change], 1, utcnow())

@@ -16,8 +16,8 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from notifier.canonical import dumps
-from notifier.diff import Scan, field_changes
+from notifier.ingest.canonical import dumps
+from notifier.ingest.diff import Scan, field_changes
 from notifier.records import record_title
 from notifier.store.models import Change, Delivery, Record, Snapshot, SourceState
 

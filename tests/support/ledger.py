@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifier.deliver import _find_channel, build_messages
+from notifier.alerts.deliver import _find_channel, build_messages
 from notifier.store.models import Delivery
 from tests.support.receivers import SmtpSink, WebhookReceiver
 

@@ -1,6 +1,6 @@
 """Find the listed parties a text names, and which lists name them.
 
-An index of every active designation's names (from the `record` table), keyed by notifier.names forms, is
+An index of every active designation's names (from the `record` table), keyed by notifier.screening.names forms, is
 looked up with the word sequences of the text, longest first. Organizations are also indexed by their
 distinctive core ("Bank Financial Corporation Otkritie" -> "otkritie") so that "Otkritie Bank" or "VTB" in a
 news item finds them; a core that is a country or a generic word never matches on its own.
@@ -16,8 +16,8 @@ from collections.abc import Iterable
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from notifier.names import forms
-from notifier.news import PartyLink
+from notifier.screening.names import forms
+from notifier.screening.news import PartyLink
 from notifier.store.models import Record
 
 GENERIC = frozenset(

@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from notifier.digests import hold
-from notifier.render import SourceMeta
+from notifier.alerts.digests import hold
+from notifier.alerts.render import SourceMeta
+from notifier.alerts.subscriptions import Channel, Subscriber
 from notifier.store.repo import ChangeRow
-from notifier.subscriptions import Channel, Subscriber
 
 
 def is_ops_channel(sub: Subscriber, channel: Channel) -> bool:

@@ -17,11 +17,11 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from notifier.pipeline import Context
-from notifier.queues import QUEUES
-from notifier.status import UNSENT, Report, collect
+from notifier.ingest.pipeline import Context
+from notifier.ops.queues import QUEUES
+from notifier.ops.status import UNSENT, Report, collect
 
-log = logging.getLogger("notifier.metrics")
+log = logging.getLogger("notifier.ops.metrics")
 
 
 def _gauge(name: str, doc: str, value: float | None = None, labels: list[str] | None = None) -> GaugeMetricFamily:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-log = logging.getLogger("notifier.locks")
+log = logging.getLogger("notifier.ingest.locks")
 
 
 def _renew(lock: object, every: float, done: threading.Event) -> None:

@@ -17,8 +17,8 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from notifier.alerts.subscriptions import Subscriber
 from notifier.store.models import Delivery
-from notifier.subscriptions import Subscriber
 from notifier.timeutil import utcnow
 
 

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from notifier.health import ago, beat_state, worker_state
-from notifier.heartbeat import Heartbeat, Unreachable, heartbeat_store, stale_after
-from notifier.pipeline import Context
-from notifier.queues import QUEUES, queue_lengths
+from notifier.ingest.pipeline import Context
+from notifier.ops.health import ago, beat_state, worker_state
+from notifier.ops.heartbeat import Heartbeat, Unreachable, heartbeat_store, stale_after
+from notifier.ops.queues import QUEUES, queue_lengths
 from notifier.redact import scrub
 from notifier.store.models import Delivery, Snapshot, SourceState
 from notifier.timeutil import utcnow

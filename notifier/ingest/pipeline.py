@@ -19,20 +19,20 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from notifier.adapter import Adapter, ParseError
-from notifier.archive import Archive
 from notifier.config import SourceConfig
-from notifier.diff import Scan, scan
-from notifier.fetch import Fetched, FetchError, fetch_part
-from notifier.guard import Refused, check_encoding, check_files, check_records
+from notifier.ingest.archive import Archive
+from notifier.ingest.diff import Scan, scan
+from notifier.ingest.fetch import Fetched, FetchError, fetch_part
+from notifier.ingest.guard import Refused, check_encoding, check_files, check_records
+from notifier.ingest.registry import get_adapter
 from notifier.records import InvalidRecord
 from notifier.redact import scrub
-from notifier.registry import get_adapter
 from notifier.settings import Settings
 from notifier.store.models import Snapshot
 from notifier.store.repo import ChangeRow, Conflict, Router, commit_accepted, commit_outcome, ensure_state, prior_hashes
 from notifier.timeutil import utcnow
 
-log = logging.getLogger("notifier.pipeline")
+log = logging.getLogger("notifier.ingest.pipeline")
 
 # Called inside the transaction that records a quarantined or failed poll (ops alerts go to the outbox there).
 OpsHook = Callable[[Session, Snapshot, SourceConfig], None]

@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifier.cli import _context, app, fail, out
+from notifier.cli.common import app, context, fail, out
 
 watchlist_app = typer.Typer(help="Subscribers' watchlists of counterparties (fuzzy-matched to designations).")
 app.add_typer(watchlist_app, name="watchlist")
@@ -31,11 +31,11 @@ def watchlist_import(
     file: Annotated[Path, typer.Argument(help="CSV with a header row: name, country, dob, identifiers, reference...")],
 ) -> None:
     """Replace the subscriber's watchlist with FILE; bad rows are listed by line and the rest is kept."""
-    from notifier.watchlists import import_watchlist
+    from notifier.screening.watchlists import import_watchlist
 
     if not file.is_file():
         fail(f"{file}: no such file")
-    svc = _context(with_routing=True)
+    svc = context(with_routing=True)
     sub = _subscriber(svc, subscriber)
     result = import_watchlist(svc.engine, sub, file.read_bytes(), label=str(file), source_file=str(file.resolve()))
     for line in [*result.warnings, *result.problems]:
@@ -68,7 +68,7 @@ def watchlist_show(
     """The subscriber's stored watchlist: when and from what it was imported, and every entry."""
     from notifier.store.models import Watchlist, WatchlistEntry
 
-    svc = _context(with_routing=True)
+    svc = context(with_routing=True)
     sub = _subscriber(svc, subscriber)
     with Session(svc.engine) as session:
         wl = session.get(Watchlist, sub.name)
@@ -123,8 +123,8 @@ app.add_typer(digest_app, name="digest")
 @digest_app.command("release")
 def digest_release() -> None:
     """Fold every due held change into its digest now (the beat does this each minute); send with `deliver`."""
-    from notifier.digests import release_due
+    from notifier.alerts.digests import release_due
 
-    svc = _context(with_routing=True)
+    svc = context(with_routing=True)
     ids = release_due(svc.engine)
     out.print(f"{len(ids)} digest(s) released", markup=False)

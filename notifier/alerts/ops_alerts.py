@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from notifier.health import ago
+from notifier.alerts.router import ops_rows
+from notifier.ops.health import ago
+from notifier.ops.status import is_stale
 from notifier.redact import scrub
-from notifier.routing import ops_rows
-from notifier.status import is_stale
 from notifier.store.models import Delivery, SourceState
 from notifier.timeutil import utcnow
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from kombu.transport.redis import PRIORITY_STEPS
 from kombu.transport.redis import Channel as RedisChannel
 
-from notifier.heartbeat import Unreachable, is_redis, reaching_redis, redis_client
+from notifier.ops.heartbeat import Unreachable, is_redis, reaching_redis, redis_client
 from notifier.settings import Settings
 
 QUEUES = ("poll", "deliver")

@@ -8,7 +8,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime
 
-from notifier.heartbeat import Heartbeat, Unreachable, heartbeat_store, stale_after
+from notifier.ops.heartbeat import Heartbeat, Unreachable, heartbeat_store, stale_after
 from notifier.settings import Settings
 from notifier.timeutil import utcnow
 

@@ -25,16 +25,16 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from notifier.canonical import dumps
+from notifier.alerts.router import delivery_row, is_ops_channel
+from notifier.alerts.subscriptions import Subscriber
 from notifier.errors import NotifierError
+from notifier.ingest.canonical import dumps
 from notifier.records import ENTITY_TYPES
-from notifier.routing import delivery_row, is_ops_channel
-from notifier.screening import Hit, Index, Party, country_code, designation_party, make_party, parse_date
+from notifier.screening.matching import Hit, Index, Party, country_code, designation_party, make_party, parse_date
 from notifier.store.models import Delivery, Record, Watchlist, WatchlistEntry
-from notifier.subscriptions import Subscriber
 from notifier.timeutil import utcnow
 
-log = logging.getLogger("notifier.watchlists")
+log = logging.getLogger("notifier.screening.watchlists")
 
 MAX_ENTRIES = 200_000
 COLUMNS = {  # header (folded) -> field

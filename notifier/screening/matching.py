@@ -3,7 +3,7 @@
 A score is the best name similarity over every (entry name, designated name or alias) pair, in [0, 1], moved
 by the other facts both sides give: an identifier both carry (IMO, LEI, passport, tax or registration number)
 decides a match; a date of birth or incorporation and a country agreeing raise the score, disagreeing lower it.
-Names are compared in `notifier.names` forms (Latin, folded, legal forms off, word order free).
+Names are compared in `notifier.screening.names` forms (Latin, folded, legal forms off, word order free).
 
 Speed comes from blocking: an index from name-token keys (the token, its spelling skeleton, its first and last
 four letters) to entries, so a designation is compared only with entries sharing a distinctive key.
@@ -20,7 +20,7 @@ from typing import Any
 
 from rapidfuzz.distance import OSA, Indel
 
-from notifier.names import NameForms, forms, skeleton
+from notifier.screening.names import NameForms, forms, skeleton
 
 DEFAULT_THRESHOLD = 0.88
 TOKEN_MATCH = 0.8  # two tokens this similar are the same word written differently

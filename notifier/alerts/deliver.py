@@ -24,18 +24,18 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
+from notifier.alerts.render import ChangeView, Message, render_changes, render_digest, render_text
+from notifier.alerts.render_watchlist import render_watchlist
+from notifier.alerts.router import ops_rows
+from notifier.alerts.subscriptions import Channel, Subscriber
 from notifier.redact import scrub
-from notifier.render import ChangeView, Message, render_changes, render_digest, render_text
-from notifier.render_watchlist import render_watchlist
-from notifier.routing import ops_rows
 from notifier.store.models import Change, Delivery, Snapshot
-from notifier.subscriptions import Channel, Subscriber
 from notifier.timeutil import utcnow
 
 if TYPE_CHECKING:
     from notifier.app import Service
 
-log = logging.getLogger("notifier.deliver")
+log = logging.getLogger("notifier.alerts.deliver")
 MAX_EMAIL_BODY = 100_000
 MESSAGE_ID_HEADER = "X-Notifier-Id"  # <delivery id>-<part number>: stable across retries and crashes
 RENDER_CACHE_SIZE = 32  # rendered digests kept per worker process (a few formats and sizes per poll)

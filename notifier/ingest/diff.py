@@ -18,7 +18,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from notifier.adapter import Deletion
-from notifier.canonical import canonical_payload, content_hash, dumps
+from notifier.ingest.canonical import canonical_payload, content_hash, dumps
 from notifier.records import InvalidRecord, Record
 
 

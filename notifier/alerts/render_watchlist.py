@@ -10,7 +10,7 @@ import html
 import json
 from typing import Any
 
-from notifier.render import Message, _md, _pack
+from notifier.alerts.render import Message, _md, _pack
 
 BODY_FORMATS = {"email": "html", "markdown": "markdown", "slack": "markdown"}
 

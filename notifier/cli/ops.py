@@ -1,6 +1,6 @@
 """The commands ops run: status, health checks, metrics, the dead-letter outbox, retention, settings.
 
-Registered on the `notifier` app by the last line of notifier/cli.py. Exit codes: 0 healthy or done, 1 unhealthy
+Registered on the `notifier` app by the last line of notifier/cli/main.py. Exit codes: 0 healthy or done, 1 unhealthy
 (or a send that failed), 2 a usage or configuration error.
 """
 
@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from notifier.cli import _context, _when, app, fail, out
+from notifier.cli.common import app, context, fail, out, when
 from notifier.redact import scrub
 
 COLOURS = {
@@ -30,7 +30,7 @@ COLOURS = {
 
 
 def _ago(now: datetime, then: datetime | None) -> str:
-    from notifier.health import ago
+    from notifier.ops.health import ago
 
     return "-" if then is None else f"{ago((now - then).total_seconds())} ago"
 
@@ -40,9 +40,9 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object, for scripts.")] = False,
 ) -> None:
     """Sources, queues, outbox, workers and beat at a glance; exit code 1 when anything is unhealthy."""
-    from notifier.status import UNSENT, collect
+    from notifier.ops.status import UNSENT, collect
 
-    ctx = _context(with_routing=False)
+    ctx = context(with_routing=False)
     report = collect(ctx)
     if as_json:
         out.print(json.dumps(report.as_dict(), ensure_ascii=False, default=str), markup=False)
@@ -60,7 +60,7 @@ def status(
             f"[{colour}]{s.condition}[/]",
             _ago(now, st and st.last_success_at),
             str(st.record_count) if st and st.record_count is not None else "-",
-            _when(st and st.last_change_at),
+            when(st and st.last_change_at),
             str(st.consecutive_failures) if st else "0",
             scrub("; ".join(s.problems)),
         )
@@ -112,7 +112,7 @@ def health(
     kind: Annotated[str, typer.Argument(help="worker or beat: the process on this host to check.")],
 ) -> None:
     """Container health check (cheap: reads one heartbeat): exit 0 healthy, 1 not, with one line of why."""
-    from notifier.health import check_local
+    from notifier.ops.health import check_local
     from notifier.settings import get_settings
 
     if kind not in ("worker", "beat"):
@@ -128,9 +128,9 @@ def metrics(
     addr: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
 ) -> None:
     """Serve Prometheus metrics (read from the database at each scrape) until stopped."""
-    from notifier.metrics import serve
+    from notifier.ops.metrics import serve
 
-    ctx = _context(with_routing=False)
+    ctx = context(with_routing=False)
     try:
         thread = serve(addr, port, lambda: ctx)
     except OSError as exc:
@@ -144,9 +144,9 @@ def prune(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be deleted.")] = False,
 ) -> None:
     """Apply the retention policy: old raw snapshot archives and old sent deliveries (change events stay)."""
-    from notifier.prune import prune as run_prune
+    from notifier.ops.prune import prune as run_prune
 
-    ctx = _context(with_routing=False)
+    ctx = context(with_routing=False)
     out.print(run_prune(ctx, dry_run=dry_run).summary(dry_run), markup=False)
 
 
@@ -177,12 +177,12 @@ def outbox_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Deliveries in the outbox (default: the dead ones), newest first."""
-    from notifier.dead_letters import list_deliveries
+    from notifier.alerts.dead_letters import list_deliveries
 
     known = ("dead", "acked", "pending", "sending", "held", "sent", "folded")
     if status_ != "all" and status_ not in known:
         fail(f"--status {status_!r}: use one of {', '.join(known)} or all")
-    ctx = _context(with_routing=False)
+    ctx = context(with_routing=False)
     rows = list_deliveries(ctx.engine, () if status_ == "all" else (status_,), limit)
     if as_json:
         for r in rows:
@@ -211,7 +211,7 @@ def outbox_list(
         table.add_row(
             str(r.id),
             r.status,
-            _when(r.created_at),
+            when(r.created_at),
             r.purpose,
             r.subscriber,
             r.channel_type,
@@ -230,9 +230,9 @@ def outbox_retry(
     now: Annotated[bool, typer.Option("--now", help="Send it from this process now instead of by a worker.")] = False,
 ) -> None:
     """Give a dead delivery a fresh set of attempts: the relay hands it to a worker at its next run."""
-    from notifier.dead_letters import retry
+    from notifier.alerts.dead_letters import retry
 
-    svc = _context(with_routing=now)
+    svc = context(with_routing=now)
     row = retry(svc.engine, delivery_id, svc.settings.relay_grace)
     if not now:
         out.print(
@@ -241,7 +241,7 @@ def outbox_retry(
             markup=False,
         )
         return
-    from notifier.deliver import deliver_one
+    from notifier.alerts.deliver import deliver_one
 
     outcome = deliver_one(svc, delivery_id)
     out.print(f"delivery {row.id}: {outcome.status}" + (f": {outcome.error}" if outcome.error else ""), markup=False)
@@ -255,10 +255,10 @@ def outbox_ack(
     all_dead: Annotated[bool, typer.Option("--all", help="Acknowledge every dead delivery.")] = False,
 ) -> None:
     """Acknowledge dead deliveries (kept for audit, no longer unhealthy)."""
-    from notifier.dead_letters import acknowledge
+    from notifier.alerts.dead_letters import acknowledge
 
     if bool(delivery_ids) == all_dead:
         fail("outbox ack: give delivery ids, or --all")
-    ctx = _context(with_routing=False)
+    ctx = context(with_routing=False)
     ids = acknowledge(ctx.engine, None if all_dead else delivery_ids)
     out.print(f"acknowledged {len(ids)} dead deliveries" + (f": {', '.join(map(str, ids))}" if ids else ""))

@@ -1,0 +1,1 @@
+"""Alerts: route changes to subscribers, own the outbox, render and deliver messages."""

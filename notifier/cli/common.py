@@ -1,0 +1,59 @@
+"""What every command group shares: the Typer app, the consoles, one-line failures and the service context."""
+
+from __future__ import annotations
+
+import sys
+from datetime import UTC, datetime
+
+import typer
+from rich.console import Console
+
+from notifier.errors import NotifierError
+from notifier.redact import scrub
+
+app = typer.Typer(
+    name="notifier",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Poll official sanctions lists, diff them record by record, alert subscribers.",
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"error: {scrub(message)}", markup=False)
+    raise typer.Exit(code)
+
+
+def context(with_routing: bool = True):  # noqa: ANN201 - the Service type is imported lazily so `--help` stays fast
+    from notifier.app import build_service
+    from notifier.ops.logs import setup_logging
+    from notifier.settings import get_settings
+
+    settings = get_settings()
+    setup_logging(settings)
+    return build_service(settings, with_subscribers=with_routing)
+
+
+def require_source(ctx, source: str) -> None:  # noqa: ANN001
+    if source not in ctx.sources:
+        fail(f"unknown source {source!r}; configured sources: {', '.join(sorted(ctx.sources))}")
+
+
+def when(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def main() -> None:
+    """Entry point: one clear line for every error a user can cause."""
+    try:
+        app()
+    except NotifierError as exc:
+        err.print(f"error: {scrub(str(exc))}", markup=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)

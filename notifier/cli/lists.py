@@ -1,0 +1,176 @@
+"""Commands over the lists: migrate, sources, poll, replay, changes."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifier.cli.common import app, context, err, fail, out, require_source, when
+from notifier.redact import scrub
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database schema (also done at every start)."""
+    ctx = context(with_routing=False)
+    out.print(f"schema up to date: {scrub(ctx.settings.db_url)}")
+
+
+@app.command()
+def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per source.")] = False) -> None:
+    """Each configured source with its last poll, last success, records, last change and status."""
+    from notifier.ingest.registry import adapters, broken_adapters
+    from notifier.store.models import SourceState
+
+    ctx = context(with_routing=False)
+    installed = adapters()
+    with Session(ctx.engine) as session:
+        states = {s.source: s for s in session.execute(select(SourceState)).scalars()}
+    rows = []
+    for sid, cfg in sorted(ctx.sources.items()):
+        cls = installed[cfg.adapter]
+        st = states.get(sid)
+        rows.append(
+            {
+                "source": sid,
+                "title": cls.title,
+                "jurisdiction": cls.jurisdiction,
+                "kind": cls.kind,
+                "enabled": cfg.enabled,
+                "url": scrub(cfg.url),
+                "schedule_s": cfg.schedule,
+                "last_poll": when(st.last_poll_at) if st else "-",
+                "last_success": when(st.last_success_at) if st else "-",
+                "records": st.record_count if st else None,
+                "last_change": when(st.last_change_at) if st else "-",
+                "status": (st.last_status or "never polled") if st else "never polled",
+                "failures": st.consecutive_failures if st else 0,
+                "last_error": scrub(st.last_error or "") if st else "",
+            }
+        )
+    for name, why in broken_adapters().items():  # on stderr, so that --json output stays parseable
+        err.print(f"warning: adapter {name} could not be loaded: {why}", markup=False)
+    if as_json:
+        for row in rows:
+            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+        return
+    table = Table(title="Sources (details and URLs: --json)", show_lines=False)
+    for col in ("source", "juris.", "every", "last success", "records", "last change", "status"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        status = r["status"] + (f" ({r['failures']} failures: {r['last_error']})" if r["failures"] else "")
+        colour = {"accepted": "green", "unchanged": "green", "quarantined": "yellow", "failed": "red"}.get(
+            r["status"], "dim"
+        )
+        table.add_row(
+            r["source"],
+            r["jurisdiction"],
+            f"{int(r['schedule_s'])}s",
+            r["last_success"],
+            str(r["records"] if r["records"] is not None else "-"),
+            r["last_change"],
+            f"[{colour}]{status}[/]",
+        )
+    out.print(table)
+
+
+@app.command()
+def poll(
+    source: Annotated[str, typer.Argument(help="Source id from config/sources.yaml.")],
+    url: Annotated[str | None, typer.Option(help="Fetch the main part from this URL or file instead.")] = None,
+) -> None:
+    """Poll one source now, through the whole pipeline, and print what happened."""
+    from notifier.ingest.pipeline import poll as run_poll
+
+    ctx = context()
+    require_source(ctx, source)
+    result = run_poll(ctx, source, {"main": url} if url else None)
+    out.print(f"{source}: {result.summary()}", markup=False)
+    if result.status == "failed":
+        raise typer.Exit(1)
+
+
+@app.command()
+def replay(
+    source: Annotated[str, typer.Argument(help="Source id.")],
+    files: Annotated[list[Path], typer.Argument(help="Archived snapshots, oldest first.")],
+) -> None:
+    """Feed archived snapshots, in the order given, as successive polls (backfill, testing)."""
+    from notifier.ingest.pipeline import poll as run_poll
+
+    for f in files:
+        if not f.is_file():
+            fail(f"{f}: no such file")
+    ctx = context()
+    require_source(ctx, source)
+    for f in files:
+        result = run_poll(ctx, source, {"main": str(f.resolve())})
+        out.print(f"{f.name}: {result.summary()}", markup=False)
+
+
+@app.command()
+def changes(
+    source: Annotated[str | None, typer.Option("--source", help="Only this source.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only changes on or after this date (YYYY-MM-DD).")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many.")] = 1000,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Recorded change events, newest first."""
+    from notifier.store.models import Change, Snapshot
+
+    since_dt = None
+    if since:
+        try:
+            since_dt = datetime.fromisoformat(since)
+        except ValueError:
+            fail(f"--since {since!r}: use a date like 2025-12-31")
+        if since_dt.tzinfo is None:
+            since_dt = since_dt.replace(tzinfo=UTC)
+    ctx = context(with_routing=False)
+    if source:
+        require_source(ctx, source)
+    stmt = select(Change, Snapshot.fetched_at).join(Snapshot, Snapshot.id == Change.snapshot_id)
+    if source:
+        stmt = stmt.where(Change.source == source)
+    if since_dt:
+        stmt = stmt.where(Change.created_at >= since_dt)
+    stmt = stmt.order_by(Change.id.desc()).limit(limit)
+    with Session(ctx.engine) as session:
+        rows = session.execute(stmt).all()
+    if as_json:
+        for change, fetched_at in rows:
+            out.print(
+                json.dumps(
+                    {
+                        "id": change.id,
+                        "source": change.source,
+                        "key": change.key,
+                        "kind": change.kind,
+                        "change": change.change,
+                        "name": change.name,
+                        "snapshot": change.snapshot_id,
+                        "snapshot_time": fetched_at.isoformat(),
+                        "fields": json.loads(change.fields) if change.fields else [],
+                    },
+                    ensure_ascii=False,
+                ),
+                markup=False,
+            )
+        return
+    if not rows:
+        out.print("no change events recorded")
+        return
+    table = Table(title="Changes (newest first)")
+    for col in ("when", "source", "change", "key", "name", "fields"):
+        table.add_column(col, overflow="fold")
+    for change, fetched_at in rows:
+        fields = ", ".join(f["field"] for f in json.loads(change.fields)) if change.fields else ""
+        table.add_row(when(fetched_at), change.source, change.change, change.key, change.name, fields)
+    out.print(table)

@@ -1,0 +1,1 @@
+"""Ops: status, metrics, health, heartbeats, queues, logs and retention."""

@@ -1,0 +1,1 @@
+"""Screening: names, matching, watchlists, news rules and the party index."""
