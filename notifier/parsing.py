@@ -160,3 +160,40 @@ def cell(value: object) -> str | None:
         value = int(value)
     text = str(value).strip()
     return text or None
+
+
+PDF_MAX_PAGES = 3000
+
+
+def pdf_text(path: Path, max_pages: int = PDF_MAX_PAGES) -> str:
+    """The text of a PDF, page after page, one text line per line, read in-process (pdfium, from a wheel).
+
+    pdfium marks a word hyphenated across a line end with U+0002; it becomes "-" and a line break, as the
+    PDF shows it. Lines lose their surrounding blanks (layout, not content). A file that is not a readable PDF
+    is a ParseError, as is one with more pages than `max_pages` (no list is that long; a bomb may be).
+    """
+    import pypdfium2 as pdfium
+
+    with open(path, "rb") as fh:
+        if not fh.read(1024).lstrip().startswith(b"%PDF"):
+            raise ParseError("not a PDF: the file does not start with %PDF")
+    try:
+        doc = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        raise ParseError(f"not a readable PDF: {exc}") from exc
+    try:
+        if len(doc) > max_pages:
+            raise ParseError(f"PDF has {len(doc)} pages, more than the {max_pages} a list may have")
+        pages = []
+        for index in range(len(doc)):
+            page = doc[index]
+            textpage = page.get_textpage()
+            try:
+                pages.append(textpage.get_text_bounded())
+            finally:
+                textpage.close()
+                page.close()
+    finally:
+        doc.close()
+    text = "\n".join(pages).replace("\r\n", "\n").replace("\r", "\n").replace("\x02", "-\n")
+    return "\n".join(line.strip() for line in text.split("\n"))

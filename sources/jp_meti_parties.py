@@ -1,12 +1,18 @@
-"""Japan METI lists of parties under export bans (輸出等に係る禁止措置の対象となる団体), from the PDFs' text.
+"""Japan METI lists of parties under export bans (輸出等に係る禁止措置の対象となる団体), from the PDFs.
 
 METI publishes three lists as PDF: Russian, Belarusian and third-country parties (特定団体). The adapter reads
-the PDF's text (pdftotext output): a title line naming the list, then numbered entries - Japanese name
+the PDF itself (text through the core's `pdf_text`) or its text (pdftotext output, as older setups stored it):
+a title line naming the list, then numbered entries - Japanese name
 (with "（別称、...）"), English name (", a.k.a., the following N aliases:" and "-alias" lines), optional
 "別称：" aliases, and "所在地：" addresses. The list is recognized from its title, not the file name; the option
 `list` ("russia", "belarus", "third-country") may force it. pdftotext can glue an entry number to the end of the
 previous line ("..., Russia.560 アルファ..."), so entries are found by searching for the next expected number.
 Key = list + entry number ("russia-560"): METI appends new entries at the end and keeps the numbers.
+
+A notice of additions (METI's dated `20250912list_russia_tokutei.pdf`, MOFA's 告示 PDFs) has the list's title
+but no 指定日 line, and its entries start at the first new number: it is read as a delta (the entries it adds).
+Between Japanese and Latin script a space is layout, not content (pdftotext puts one where pdfium does not):
+it is dropped, so the PDF and its text give the same records.
 """
 
 from __future__ import annotations
@@ -14,9 +20,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from notifier.adapter import Adapter, ParseError, looks_like_html
-from notifier.parsing import decode
+from notifier.parsing import decode, pdf_text
 from notifier.records import Designation
 
 URL = "https://www.meti.go.jp/policy/external_economy/trade_control/01_seido/04_seisai/crimea.html"
@@ -28,7 +35,7 @@ LISTS = {
 _FULLWIDTH_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 _CJK = "\u3000-\u30ff\u3400-\u9fff\uff00-\uffef"
 _IS_CJK = re.compile(f"[{_CJK}]")
-_CJK_BREAK = re.compile(f"(?<=[{_CJK}]) (?=[{_CJK}])")
+_CJK_BREAK = re.compile(f"(?<=[{_CJK}]) +(?=[{_CJK}A-Za-z0-9])|(?<=[A-Za-z0-9]) +(?=[{_CJK}])")
 # Japanese text directly followed by a multi-word Latin name on the same line (PDF glued the two lines).
 _GLUED_NAME = re.compile(f"^(.*[{_CJK}])([A-Z][A-Za-z0-9&.,'’\\-]*(?: [A-Za-z0-9&.,'’()\\-]+){{2,}}.*)$")
 _AKA = re.compile(r",?\s*\ba\.k\.a\.?,?\s*", re.I)
@@ -67,25 +74,37 @@ def _split_ja(text: str) -> list[str]:
 
 
 def _clean_alias(text: str) -> str:
-    text = re.sub(r"^[-‐–—]\s*", "", text.strip())
+    text = re.sub(r"^(?:and\s*)?[-‐–—]\s*", "", text.strip())
     text = re.sub(r";?\s*(?:and)?\s*$", "", text)
     return text.rstrip(" ;.")
 
 
 def split_entries(text: str) -> tuple[str, list[tuple[int, str]]]:
-    """(title, [(number, entry text)]) for a list's text; entry numbers must run 1, 2, 3..."""
+    """(title, [(number, entry text)]) for a list's text; entry numbers must run on without a gap.
+
+    A full list starts at 1 after its 指定日/最終更新日 lines; a notice of additions (no such line) starts at
+    the first number after its "○" title.
+    """
     text = text.translate(_FULLWIDTH_DIGITS).replace("\r\n", "\n")
     head_end = re.search(r"^最終更新日.*$|^指定日.*$", text, re.M)
-    if not head_end:
-        raise ParseError("not a METI export-ban parties list: no 指定日/最終更新日 line")
-    title = text[: head_end.start()]
-    body_start = head_end.end()
-    last_update = re.search(r"^最終更新日.*$", text[body_start:body_start + 200], re.M)
-    if last_update:
-        body_start += last_update.end()
+    if head_end:
+        title = text[: head_end.start()]
+        body_start = head_end.end()
+        last_update = re.search(r"^最終更新日.*$", text[body_start:body_start + 200], re.M)
+        if last_update:
+            body_start += last_update.end()
+        first = 1
+    else:
+        notice = re.search(r"^○.*$", text, re.M)
+        entry = notice and re.search(rf"(?<=\n)(\d{{1,4}})[ \u3000]+(?=[^\n]*[{_CJK}])", text[notice.end():])
+        if not notice or not entry:
+            raise ParseError("not a METI export-ban parties list: no 指定日/最終更新日 line and no notice title")
+        title = text[notice.start(): notice.end() + entry.start()]
+        body_start = notice.end() + entry.start() - 1
+        first = int(entry.group(1))
     detect_list(title)
     starts: list[tuple[int, int, int]] = []  # (number, match start, text start)
-    pos, n = body_start, 1
+    pos, n = body_start, first
     while True:
         # At a line start, or glued to the end of the previous line; the rest of the line has Japanese in it.
         pattern = re.compile(rf"(?:(?<=\n)|(?<=[A-Za-z.)\]”\"]))({n})[ \u3000]+(?=[^\n]*[{_CJK}])")
@@ -97,12 +116,17 @@ def split_entries(text: str) -> tuple[str, list[tuple[int, str]]]:
     if not starts:
         raise ParseError("METI export-ban parties list without entries")
     if text[body_start: starts[0][1]].strip():
-        raise ParseError("METI export-ban parties list: text before entry 1")
+        raise ParseError(f"METI export-ban parties list: text before entry {first}")
     entries = []
     for i, (num, _s, begin) in enumerate(starts):
         end = starts[i + 1][1] if i + 1 < len(starts) else len(text)
         entries.append((num, text[begin:end]))
     return title, entries
+
+
+def is_notice(text: str) -> bool:
+    """A notice of additions has the list's title but no 指定日/最終更新日 lines."""
+    return not re.search(r"^(?:最終更新日|指定日)", text, re.M)
 
 
 def parse_entry(body: str) -> dict:
@@ -182,16 +206,24 @@ class JapanMetiExportBanParties(Adapter):
     publisher = "Ministry of Economy, Trade and Industry (METI)"
     jurisdiction = "JP"
     kind = "designation"
-    formats = ("text",)
+    formats = ("pdf", "text")
+
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self._delta = False
+
+    @property
+    def is_delta(self) -> bool:
+        """A notice lists only the entries it adds."""
+        return self._delta
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
         path = parts["main"]
         data = path.read_bytes()
-        if data.startswith(b"%PDF"):
-            raise ParseError("got the PDF itself: this adapter reads the PDF's text (pdftotext output)")
         if looks_like_html(path):
-            raise ParseError("got an HTML page instead of the list's text")
-        text = decode(data, ("utf-8-sig",))
+            raise ParseError("got an HTML page instead of the list (a PDF or its text)")
+        text = pdf_text(path) if data.lstrip().startswith(b"%PDF") else decode(data, ("utf-8-sig",))
+        self._delta = is_notice(text)
         title, entries = split_entries(text)
         variant = self.options.get("list") or detect_list(title)
         if variant not in LISTS:

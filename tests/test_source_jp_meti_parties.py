@@ -42,7 +42,7 @@ def test_added_russian_entries_have_their_names_aliases_and_address():
     new = parse(real(RU_NEW))
     alfa, vnesh = new["russia-560"], new["russia-561"]
     assert alfa.name == "Alfa Machinery Group"
-    expected = {"アルファ・マシナリー・グループ", "AMG社", "有限会社 AMG", "LLC Company AMG", "Kompaniya AMG"}
+    expected = {"アルファ・マシナリー・グループ", "AMG社", "有限会社AMG", "LLC Company AMG", "Kompaniya AMG"}
     assert set(alfa.aliases) == expected
     assert alfa.addresses == ["ul. Kuskovskaya, d. 20A, pom. XIIA, komn. 114, Moscow 111141, Russia"]
     assert alfa.countries == ["Russia"]
