@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from notifier.publication import Publication
 from notifier.records import Record
 
 
@@ -61,6 +62,12 @@ class Adapter(ABC):
         and Deletion markers) instead of the whole list; the core asks after parsing and then removes only what
         it is told to remove."""
         return False
+
+    def publication(self, parts: Mapping[str, Path]) -> Publication:
+        """The publication's own date and id as the file states them (a header, a generation date), read
+        cheaply from the file's head where possible; Publication() when the file says nothing. The core asks
+        before parsing, falls back to a date in the file's name, and never fails a poll over it."""
+        return Publication()
 
     @abstractmethod
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Record]:

@@ -49,6 +49,21 @@ class Identifier:
 
 
 @dataclass(slots=True)
+class Vessel:
+    """What identifies a ship, as the list gives it (IMO also stays among the identifiers when published so)."""
+
+    flag: str | None = None
+    imo: str | None = None  # the 7 digits, without "IMO"
+    mmsi: str | None = None
+    call_sign: str | None = None
+    type: str | None = None
+    tonnage: str | None = None
+    gross_tonnage: str | None = None  # gross registered tonnage
+    owner: str | None = None
+    build_year: str | None = None
+
+
+@dataclass(slots=True)
 class Record:
     """Base of all records: a publisher-stable key and a free `extra` dict for source-specific fields."""
 
@@ -87,6 +102,14 @@ class Designation(Record):
     remarks: str | None = None
     url: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Added for issue 12 (empty by default, so records that do not fill them keep their payload and hash).
+    gender: str | None = None  # "male" / "female" (lower case), else as published
+    citizenships: list[str] = field(default_factory=list)  # also folded into nationalities, as before
+    linked_to: list[str] = field(default_factory=list)  # parties the publisher links this one to
+    websites: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)
+    vessel: Vessel | None = None
 
     def validate(self) -> None:
         Record.validate(self)

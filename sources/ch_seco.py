@@ -19,6 +19,7 @@ from lxml import etree
 
 from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
 from notifier.parsing import child_text, children, iter_xml, local, root_tag
+from notifier.publication import Publication, head_match, iso_day
 from notifier.records import Designation, Identifier
 
 LIST_URL = "https://www.sesam.search.admin.ch/sesam-search-web/pages/search.xhtml"
@@ -211,6 +212,11 @@ class SecoSanctions(Adapter):
     kind = "designation"
     formats = ("xml",)
     parts = ("main",)
+
+    def publication(self, parts: Mapping[str, Path]) -> Publication:
+        """The root's `date` attribute (the day SECO issued this list)."""
+        issued = head_match(Path(parts["main"]), r'<swiss-sanctions-list\b[^>]*?\sdate="([^"]+)"')
+        return Publication(date=iso_day(issued))
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
         path = Path(parts["main"])

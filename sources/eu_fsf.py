@@ -12,6 +12,7 @@ by element order, so a re-ordered export hashes the same.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from lxml import etree
 
 from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
 from notifier.parsing import children, iter_xml, root_tag
+from notifier.publication import Publication, head_match, iso_day
 from notifier.records import Designation, Identifier
 
 LIST_URL = "https://webgate.ec.europa.eu/fsd/fsf/public/files/xmlFullSanctionsList_1_1/content"
@@ -230,6 +232,14 @@ class EuFinancialSanctions(Adapter):
     kind = "designation"
     formats = ("xml",)
     parts = ("main",)
+
+    def publication(self, parts: Mapping[str, Path]) -> Publication:
+        """The export's generationDate and globalFileId (the EU's number for this file)."""
+        root = head_match(Path(parts["main"]), r"(<export\b[^>]*>)") or ""
+        generated = re.search(r'\sgenerationDate="([^"]+)"', root)
+        file_id = re.search(r'\sglobalFileId="([^"]+)"', root)
+        return Publication(date=iso_day(generated.group(1)) if generated else None,
+                           id=file_id.group(1) if file_id else None)
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
         path = Path(parts["main"])

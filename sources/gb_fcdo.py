@@ -23,6 +23,7 @@ from lxml import etree
 
 from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
 from notifier.parsing import csv_rows, iter_xml, local, root_tag
+from notifier.publication import Publication, head_match, iso_day, publisher_date
 from notifier.records import Designation, Identifier
 
 log = logging.getLogger(__name__)
@@ -299,6 +300,18 @@ class UkSanctionsList(Adapter):
     kind = "designation"
     formats = ("xml", "csv")
     parts = ("main",)
+
+    def publication(self, parts: Mapping[str, Path]) -> Publication:
+        """XML: the root's dateGenerated; CSV: the "Report Date:" banner; HMT ConList: its "Last Updated" line."""
+        path = Path(parts["main"])
+        generated = head_match(path, r'<Designations\b[^>]*?\sdateGenerated="([^"]+)"')
+        if generated:
+            return Publication(date=iso_day(generated))
+        report = head_match(path, r"\A\s*Report Date:\s*([^,\r\n]+)")
+        if report:
+            return Publication(date=publisher_date(report, ("%d-%b-%Y", "%d/%m/%Y")))
+        updated = head_match(path, r"\A\s*Last Updated,\s*(\d{1,2}/\d{1,2}/\d{4})")
+        return Publication(date=publisher_date(updated, ("%d/%m/%Y",)))
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
         path = Path(parts["main"])

@@ -16,6 +16,7 @@ from lxml import etree
 
 from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
 from notifier.parsing import child_text, children, iter_xml, root_tag
+from notifier.publication import Publication, head_match, iso_day
 from notifier.records import Designation, Identifier
 
 LIST_URL = "https://main.un.org/securitycouncil/en/content/un-sc-consolidated-list"
@@ -150,6 +151,11 @@ class UnSecurityCouncil(Adapter):
     kind: ClassVar[str] = "designation"
     formats: ClassVar[tuple[str, ...]] = ("xml",)
     parts: ClassVar[tuple[str, ...]] = ("main",)
+
+    def publication(self, parts: Mapping[str, Path]) -> Publication:
+        """The root's dateGenerated (it moves every day, even when no record does)."""
+        generated = head_match(Path(parts["main"]), r'<CONSOLIDATED_LIST\b[^>]*?\sdateGenerated="([^"]+)"')
+        return Publication(date=iso_day(generated))
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
         main = Path(parts["main"])

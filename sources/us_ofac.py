@@ -25,6 +25,7 @@ from lxml import etree
 
 from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
 from notifier.parsing import child_text, children, csv_rows, iter_xml, root_tag
+from notifier.publication import Publication, head_match, publisher_date
 from notifier.records import Designation, Identifier
 
 ENTRY_URL = "https://sanctionssearch.ofac.treas.gov/Details.aspx?id={key}"
@@ -279,6 +280,11 @@ class _OfacList(Adapter):
     kind: ClassVar[str] = "designation"
     formats: ClassVar[tuple[str, ...]] = ("xml", "csv")
     parts: ClassVar[tuple[str, ...]] = ("main", "alt", "add", "comments")
+
+    def publication(self, parts: Mapping[str, Path]) -> Publication:
+        """The XML's Publish_Date (MM/DD/YYYY); the CSV files carry no date (the core reads the file name)."""
+        published = head_match(Path(parts["main"]), r"<(?:\w+:)?Publish_Date>\s*([^<]+?)\s*<")
+        return Publication(date=publisher_date(published, ("%m/%d/%Y",)))
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
         main = Path(parts["main"])

@@ -46,6 +46,7 @@ def test_replay_then_changes_json_shows_the_one_real_removal(workdir):
     events = [json.loads(line) for line in out.stdout.splitlines()]
     assert [(e["source"], e["key"], e["change"]) for e in events] == [("us_ofac_cons", "26182", "removed")]
     assert events[0]["name"] == "KAYAKIRAN, Evren" and events[0]["snapshot_time"]
+    assert events[0]["published_on"] == "2025-12-18", "the publication's own date (Publish_Date), not the replay's"
     assert (workdir / "data" / "notifier.db").exists(), "SQLite in the data folder is the default"
 
 

@@ -157,6 +157,8 @@ def changes(
                         "name": change.name,
                         "snapshot": change.snapshot_id,
                         "snapshot_time": fetched_at.isoformat(),
+                        "published_on": change.published_on,  # the publication's own date, when known
+                        "publication_id": change.publication_id,
                         "fields": json.loads(change.fields) if change.fields else [],
                     },
                     ensure_ascii=False,

@@ -2,7 +2,7 @@
 
 One pass over the parsed records compares content hashes with the stored ones (O(n), constant work per
 record); only added and changed records are kept, spilled to a temp file so that a million-record list
-streams. DeepDiff then runs on the changed records alone, to say which fields changed.
+streams. field_changes then compares the changed records alone, field by field and item by item.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from deepdiff import DeepDiff
 
 from notifier.adapter import Deletion
 from notifier.ingest.canonical import canonical_payload, content_hash, dumps
@@ -140,28 +138,37 @@ def _match_moved(result: Scan, prior: dict[str, str]) -> None:
 
 
 def field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per top-level field: items added/removed for lists, before -> after for everything else."""
-    tree = DeepDiff(before, after, ignore_order=True, view="tree")
-    touched: set[str] = set()
-    for levels in tree.values():
-        for level in levels:
-            path = level.path(output_format="list")
-            if path:
-                touched.add(str(path[0]))
-    changes = []
+    """What changed, field by field, in the shape alerts print from:
+    - a list field (aliases, identifiers, programs...): {"field", "added": [items], "removed": [items]};
+    - a dict field (vessel, extra): one entry per changed key, named "vessel.imo", "extra.title" (recursively);
+    - any other field: {"field", "before", "after"}.
+    Both payloads are canonical (lists sorted, blanks dropped), so comparing canonical JSON is order-insensitive.
+    """
+    touched = {name for name in set(before) | set(after) if dumps(before.get(name)) != dumps(after.get(name))}
+    changes: list[dict[str, Any]] = []
     for name in sorted(touched):
-        b, a = before.get(name), after.get(name)
-        if isinstance(b, list) or isinstance(a, list):
-            b_list, a_list = b or [], a or []
-            b_keys = {dumps(x) for x in b_list}
-            a_keys = {dumps(x) for x in a_list}
-            changes.append(
-                {
-                    "field": name,
-                    "added": [x for x in a_list if dumps(x) not in b_keys],
-                    "removed": [x for x in b_list if dumps(x) not in a_keys],
-                }
-            )
-        else:
-            changes.append({"field": name, "before": b, "after": a})
+        _compare(name, before.get(name), after.get(name), changes)
     return changes
+
+
+def _compare(name: str, b: Any, a: Any, out: list[dict[str, Any]]) -> None:
+    if isinstance(b, dict | None) and isinstance(a, dict | None) and (b is not None or a is not None):
+        b_dict, a_dict = b or {}, a or {}
+        for sub in sorted(set(b_dict) | set(a_dict), key=str):
+            if dumps(b_dict.get(sub)) != dumps(a_dict.get(sub)):
+                _compare(f"{name}.{sub}", b_dict.get(sub), a_dict.get(sub), out)
+        return
+    if isinstance(b, list) or isinstance(a, list):
+        b_list = b if isinstance(b, list) else ([] if b is None else [b])
+        a_list = a if isinstance(a, list) else ([] if a is None else [a])
+        b_keys = {dumps(x) for x in b_list}
+        a_keys = {dumps(x) for x in a_list}
+        out.append(
+            {
+                "field": name,
+                "added": [x for x in a_list if dumps(x) not in b_keys],
+                "removed": [x for x in b_list if dumps(x) not in a_keys],
+            }
+        )
+        return
+    out.append({"field": name, "before": b, "after": a})

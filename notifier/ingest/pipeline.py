@@ -24,6 +24,7 @@ from notifier.ingest.archive import Archive
 from notifier.ingest.diff import Scan, scan
 from notifier.ingest.fetch import Fetched, FetchError, fetch_part
 from notifier.ingest.guard import Refused, check_encoding, check_files, check_records
+from notifier.ingest.publication import read_publication
 from notifier.ingest.registry import get_adapter
 from notifier.records import InvalidRecord
 from notifier.redact import scrub
@@ -178,8 +179,14 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None) -> Po
         for part, got in fetched.items():
             archived = ctx.archive.put(got.path, got.sha256)
             parts_info[part] = {"sha256": got.sha256, "size": got.size, "archive": str(archived), "url": scrub(got.url)}
-        snap_fields = dict(sha256=_combined_sha(fetched), parts=json.dumps(parts_info))
         paths = {p: f.path for p, f in fetched.items()}
+        published = read_publication(adapter_cls, cfg.options, paths, part_urls.get("main"))
+        snap_fields = dict(
+            sha256=_combined_sha(fetched),
+            parts=json.dumps(parts_info),
+            published_on=published.date,
+            publication_id=published.id,
+        )
 
         prior = prior_hashes(ctx.engine, source_id)
         prior_count = len(prior)

@@ -40,6 +40,9 @@ class Snapshot(SQLModel, table=True):
     baseline: bool = False
     duration_ms: int | None = None
     notes: str | None = Field(default=None, sa_column=Column(Text))
+    # The publication's own date (ISO) and id, as the publisher states them (notifier.publication).
+    published_on: str | None = Field(default=None, max_length=40)
+    publication_id: str | None = Field(default=None, max_length=200)
 
 
 class Record(SQLModel, table=True):
@@ -72,6 +75,8 @@ class Change(SQLModel, table=True):
     after: str | None = Field(default=None, sa_column=Column(Text))
     fields: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime
+    published_on: str | None = Field(default=None, max_length=40)  # the snapshot's publication date
+    publication_id: str | None = Field(default=None, max_length=200)
 
 
 class Delivery(SQLModel, table=True):

@@ -43,6 +43,8 @@ class ChangeRow:
     after: dict[str, Any] | None
     fields: list[dict[str, Any]] | None
     created_at: datetime
+    published_on: str | None = None  # the publication's own date (ISO), from the snapshot
+    publication_id: str | None = None
 
 
 Router = Callable[[Session, list[ChangeRow], Snapshot], list[dict[str, Any]]]
@@ -133,6 +135,8 @@ def _change(
         after=after_json,
         fields=dumps(fields) if fields is not None else None,
         created_at=snapshot.fetched_at,
+        published_on=snapshot.published_on,
+        publication_id=snapshot.publication_id,
     )
 
 
@@ -233,6 +237,8 @@ def commit_accepted(
                         after=json.loads(c["after"]) if c["after"] else None,
                         fields=json.loads(c["fields"]) if c["fields"] else None,
                         created_at=now,
+                        published_on=c["published_on"],
+                        publication_id=c["publication_id"],
                     )
                 )
         if router is not None:
