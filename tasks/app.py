@@ -1,6 +1,7 @@
 """The Celery app: broker, queues, reliability settings and the beat schedule from config/sources.yaml.
 
-Without NOTIFIER_BROKER_URL the service runs on one machine with kombu's filesystem transport (no server);
+Without NOTIFIER_BROKER_URL the service runs on one machine with the embedded broker (tasks/broker.py: files in
+the data folder, written atomically; no server);
 with redis:// it scales out, and beat uses celery-redbeat so that several beat processes schedule once.
 """
 
@@ -12,6 +13,7 @@ from celery import Celery, signals
 from kombu import Queue
 
 from notifier.settings import Settings, get_settings
+from tasks.broker import SCHEME
 
 POLL_QUEUE = "poll"
 DELIVER_QUEUE = "deliver"
@@ -36,10 +38,10 @@ def broker_settings(settings: Settings) -> dict:
     if settings.broker_url:
         return {"broker_url": settings.broker_url, "broker_transport_options": {"visibility_timeout": visibility}}
     folder = (settings.data_dir / "broker").resolve()
-    for sub in ("queue", "processed", "control"):
+    for sub in ("queue", "processed", "control", "tmp", "claimed"):
         (folder / sub).mkdir(parents=True, exist_ok=True)
     return {
-        "broker_url": "filesystem://",
+        "broker_url": f"{SCHEME}://",
         "broker_transport_options": {
             "data_folder_in": str(folder / "queue"),
             "data_folder_out": str(folder / "queue"),
