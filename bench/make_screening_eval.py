@@ -47,10 +47,21 @@ def _sdn(real: Path) -> tuple[dict[str, dict], set[str]]:
     return new, set(new) - old
 
 
-def _cyrillic(text: str) -> str:
-    import icu
+_TO_CYRILLIC = (
+    ("shch", "щ"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"), ("ch", "ч"), ("sh", "ш"), ("yu", "ю"), ("ya", "я"),
+    ("ye", "е"), ("yo", "ё"), ("iy", "ий"), ("yy", "ый"), ("a", "а"), ("b", "б"), ("v", "в"), ("g", "г"),
+    ("d", "д"), ("e", "е"), ("z", "з"), ("i", "и"), ("y", "ы"), ("k", "к"), ("l", "л"), ("m", "м"), ("n", "н"),
+    ("o", "о"), ("p", "п"), ("r", "р"), ("s", "с"), ("t", "т"), ("u", "у"), ("f", "ф"), ("h", "х"), ("c", "к"),
+    ("w", "в"), ("x", "кс"), ("j", "дж"), ("q", "к"),
+)  # fmt: skip
 
-    return icu.Transliterator.createInstance("Latin-Russian/BGN").transliterate(text.lower()).title()
+
+def _cyrillic(text: str) -> str:
+    """Latin back to Cyrillic the way a Russian clerk would write the name (BGN/PCGN reversed)."""
+    out = text.lower()
+    for latin_, cyr in _TO_CYRILLIC:
+        out = out.replace(latin_, cyr)
+    return out.title()
 
 
 def _core(name: str) -> str:

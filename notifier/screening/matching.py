@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 from rapidfuzz.distance import OSA, Indel
 
-from notifier.screening.names import NameForms, forms, skeleton
+from notifier.screening.countries import country_code
+from notifier.screening.names import NameForms, forms, skeleton, sounds
 
 DEFAULT_THRESHOLD = 0.88
+_DOUBLES = re.compile(r"(.)\1+")
 TOKEN_MATCH = 0.8  # two tokens this similar are the same word written differently
 ONE_SLIP = 0.92  # a long word one typed letter away (missing, extra, wrong or swapped)
 MAX_POSTINGS = 150  # a key shared by more entries than this does not block on its own (e.g. "plant", "bank")
@@ -72,18 +74,6 @@ def id_value(value: str) -> str:
     """Identifier numbers compare on letters and digits only ("IMO 9123456" -> "9123456")."""
     text = re.sub(r"[^0-9A-Z]", "", value.upper())
     return text[3:] if text.startswith("IMO") and text[3:].isdigit() else text
-
-
-@lru_cache(maxsize=4096)
-def country_code(value: str) -> str | None:
-    """ISO 3166 alpha-2 (lower case) for a country name or code in any common spelling, or None."""
-    from rigour.territories import lookup_territory
-
-    value = value.strip().strip(".")
-    if not value:
-        return None
-    found = lookup_territory(value)
-    return found.code.split("-")[0] if found is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,12 +212,15 @@ def _without_legal_slips(tokens: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _align(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+    return _align_with(_without_legal_slips(a), _without_legal_slips(b), _token_sim)
+
+
+def _align_with(a: tuple[str, ...], b: tuple[str, ...], token_sim: Callable[[str, str], float]) -> float:
     """Token alignment of entry name `a` and designated name `b`: each word of the shorter takes its best
     unused counterpart in the other; Dice over the letters of matched words.
 
     An entry that is the designated name minus one word (a patronymic, "Holding") still scores 0.9 times the
     similarity of what it has; not the other way round: a counterparty's extra word makes it someone else."""
-    a, b = _without_legal_slips(a), _without_legal_slips(b)
     entry_shorter = len(a) <= len(b)
     if not entry_shorter:
         a, b = b, a
@@ -239,7 +232,7 @@ def _align(a: tuple[str, ...], b: tuple[str, ...]) -> float:
         for j, other in enumerate(b):
             if j in used:
                 continue
-            s = _token_sim(tok, other)
+            s = token_sim(tok, other)
             if s > best:
                 best, best_j = s, j
         if best >= TOKEN_MATCH:
@@ -255,12 +248,6 @@ def _align(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     if entry_shorter and len(a) >= 2 and all(s >= TOKEN_MATCH for s in sims) and missing == 1:
         dice = max(dice, 0.9 * sum(sims) / len(sims))
     return dice
-
-
-def _consonants(token: str) -> str:
-    """The skeleton without its first vowel either ("Ali" and Arabic "ly" -> "l")."""
-    sk = skeleton(token)
-    return sk.lstrip("aeiouy") or sk
 
 
 def _readings(f: NameForms) -> tuple[tuple[str, ...], ...]:
@@ -294,10 +281,43 @@ def name_similarity(a: NameForms, b: NameForms) -> float:
             joined = Indel.normalized_similarity(ja, jb)
             spacing = joined if len(ra) != len(rb) and joined >= 0.93 else 0.0  # "Novo Vyatka" ~ "Novovyatka"
             best = max(best, _align(ra, rb), spacing)
-    if a.vowelless or b.vowelless:  # compare consonant skeletons ("mhmd" ~ "Mohammed")
-        sa, sb = tuple(_consonants(t) for t in a.tokens), tuple(_consonants(t) for t in b.tokens)
-        best = max(best, 0.95 * _align(sa, sb))
+    if best < 1.0 and a.script != b.script:  # Arabic or katakana against Latin: what both scripts keep
+        kana = "kana" in (a.script, b.script)
+        best = max(best, LOSSY * _sound_similarity(_sounds(a, kana), _sounds(b, kana)))
     return best
+
+
+LOSSY = 0.95  # a name matched only on the consonants a script without vowels keeps proves a little less
+
+
+_KANA_SOUNDS = str.maketrans("cj", "td")  # katakana writes "ti", "di" as "chi", "ji" (プーチン, ウラジーミル)
+
+
+@lru_cache(maxsize=200_000)
+def _sounds(f: NameForms, kana: bool = False) -> tuple[str, ...]:
+    found = sounds(f.tokens, abjad=f.script == "abjad")
+    return tuple(s.translate(_KANA_SOUNDS) for s in found) if kana else found
+
+
+@lru_cache(maxsize=500_000)
+def _sound_sim(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    if min(len(a), len(b)) < 3:
+        return 0.0
+    return Indel.normalized_similarity(a, b)
+
+
+def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+    """Consonant sounds aligned word by word, or glued: one word in one script may be two in another
+    ("عبدالرقیب" / "ABDUL RAQIB"). A name must keep enough letters to say anything (>= 5 consonants)."""
+    if not a or not b or min(sum(map(len, a)), sum(map(len, b))) < 5:
+        return 0.0
+    glued = 0.0
+    if len(a) != len(b):
+        ja, jb = _DOUBLES.sub(r"\1", "".join(a)), _DOUBLES.sub(r"\1", "".join(b))
+        glued = Indel.normalized_similarity(ja, jb) if ja[:1] == jb[:1] else 0.0
+    return max(_align_with(a, b, _sound_sim), glued if glued >= 0.93 else 0.0)
 
 
 def _dates_verdict(a: tuple[PartialDate, ...], b: tuple[PartialDate, ...]) -> tuple[float, str | None, bool]:
@@ -395,6 +415,28 @@ def _block_keys(tokens: Iterable[str]) -> set[str]:
     return keys
 
 
+def _propose(postings: dict[str, list[int]], keys: Iterable[str], found: set[int]) -> None:
+    """Entries of the rare keys; if every key is common, those of the rarest (a name of common words only)."""
+    present = [k for k in keys if k in postings]
+    if not present:
+        return
+    rare = [k for k in present if len(postings[k]) <= MAX_POSTINGS]
+    for k in rare or [min(present, key=lambda k: len(postings[k]))]:
+        found.update(postings[k])
+
+
+@lru_cache(maxsize=200_000)
+def _sound_keys(f: NameForms) -> frozenset[str]:
+    """Keys a name keeps across scripts: each word's consonants, two neighbours glued (one word in Arabic may be
+    two in Latin: "عبدالرقیب" / "ABDUL RAQIB"), and the whole name glued."""
+    s = _sounds(f)
+    keys = {w for w in s if len(w) >= 3}
+    keys.update(a + b for a, b in zip(s, s[1:], strict=False))
+    if len(s) > 2:
+        keys.add("".join(s))
+    return frozenset(k for k in keys if len(k) >= 3)
+
+
 class Index:
     """Watchlist entries indexed for screening; build once per watchlist version, screen many designations."""
 
@@ -403,6 +445,10 @@ class Index:
         self._forms: list[list[NameForms]] = []
         self._ids: dict[str, list[int]] = defaultdict(list)
         postings: dict[str, set[int]] = defaultdict(set)
+        # Sound keys of every entry (asked by an Arabic or katakana name), and of lossy-script entries only
+        # (asked by a Latin name): a Latin name against Latin entries needs none of them.
+        sound_all: dict[str, set[int]] = defaultdict(set)
+        sound_lossy: dict[str, set[int]] = defaultdict(set)
         for i, entry in enumerate(self.entries):
             fs = [forms(n) for n in entry.names]
             self._forms.append(fs)
@@ -410,22 +456,28 @@ class Index:
                 for reading in _readings(f):
                     for key in _block_keys(reading):
                         postings[key].add(i)
+                for key in _sound_keys(f):
+                    sound_all[key].add(i)
+                    if f.lossy:
+                        sound_lossy[key].add(i)
             for _, value, _ in entry.identifiers:
                 self._ids[value].append(i)
         self._postings = {k: sorted(v) for k, v in postings.items()}
+        self._sound_all = {k: sorted(v) for k, v in sound_all.items()}
+        self._sound_lossy = {k: sorted(v) for k, v in sound_lossy.items()}
 
     def __len__(self) -> int:
         return len(self.entries)
 
     def candidates(self, subject: Party) -> set[int]:
+        """Entries sharing a distinctive key with one of the subject's names (or an identifier)."""
         found: set[int] = set()
         for f in (forms(n) for n in subject.names):
-            keys = [k for r in _readings(f) for k in _block_keys(r) if k in self._postings]
-            if not keys:
-                continue
-            rare = [k for k in keys if len(self._postings[k]) <= MAX_POSTINGS]
-            for k in rare or [min(keys, key=lambda k: len(self._postings[k]))]:
-                found.update(self._postings[k])
+            keys = [k for r in _readings(f) for k in _block_keys(r)]
+            _propose(self._postings, keys, found)
+            sound_postings = self._sound_all if f.lossy else self._sound_lossy
+            if sound_postings:
+                _propose(sound_postings, _sound_keys(f), found)
         for _, value, _ in subject.identifiers:
             found.update(self._ids.get(value, ()))
         return found

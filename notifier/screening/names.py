@@ -1,14 +1,14 @@
 """Names turned into comparable forms: one Latin spelling, folded, legal forms and honorifics set aside.
 
 Screening and news linking compare names written in many ways ("ПАО Банк ВТБ", "VTB Bank PJSC", "Bank VTB");
-both need the same forms, so both use this module. Transliteration and the legal-form database come from
-`rigour` (OpenSanctions' name library, ICU underneath); Japanese is read with `pykakasi` (Hepburn), since a
-generic transliterator reads kanji as Chinese.
+both need the same forms, so both use this module. Scripts are read into Latin by `translit` (own tables and
+wheels only, no ICU); legal forms come from the table below.
 
     normalize("ПАО «Банк ВТБ»")  -> "bank vtb"
     latin("ПАО «Банк ВТБ»")      -> "PAO <<Bank VTB>>"
     name_keys("PJSC VTB Bank")   -> {"bank vtb", "bankvtb", ...}   (word order ignored)
     legal_form("ООО Ромашка")    -> "llc"
+    sound("Mohammed") == sound("mhmd") == "mhmd"   (what survives a script without written vowels)
 """
 
 from __future__ import annotations
@@ -18,24 +18,56 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rigour.names import extract_org_types, remove_org_types
-from rigour.text import ascii_text
+from notifier.screening.translit import JA_FORMS, has_abjad, has_kana, is_japanese, japanese, latin
 
-__all__ = ["NameForms", "fold", "forms", "latin", "legal_form", "name_keys", "normalize", "skeleton", "tokens"]
+__all__ = [
+    "NameForms",
+    "fold",
+    "forms",
+    "is_japanese",
+    "latin",
+    "legal_form",
+    "name_keys",
+    "normalize",
+    "skeleton",
+    "sound",
+    "tokens",
+]
 
 _KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
-_ABJAD = re.compile(r"[\u0590-\u05ff\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
-# Japanese legal forms, written before transliteration (kanji would otherwise be read as Chinese).
-_JA_FORMS = re.compile(
-    r"株式会社|有限会社|合同会社|合資会社|合名会社|一般社団法人|一般財団法人|公益社団法人|公益財団法人|"
-    r"[（(]\s*[株有同]\s*[)）]|[㈱㈲]|カブシキガイシャ|ユウゲンガイシャ"
+# Legal forms as they read once folded to Latin, by the generic class alerts and scores use. Short forms that
+# are also words of names ("as", "ab", "ao", "sa") count only at either end of a name.
+LEGAL_FORMS = {
+    "llc": "llc|l l c|ooo|limited liability company|limited liability partnership company|ltd|limited|co ltd|"
+    "company limited|gmbh|bv|b v|srl|s r l|sarl|s a r l|sro|s r o|sp z o o|spolka z oo|tov|too|fze|fzco|fzc|"
+    "fz llc|fzllc|fze llc|dmcc|pte ltd|pvt ltd|private limited|pty ltd|pty|sdn bhd|bhd|oy|eood|ood|doo|d o o|"
+    "kft|mchj|ltda|limitada|llc fz|wll|w l l|sociedad limitada|sas|s a s|"
+    "obshchestvo s ogranichennoy otvetstvennostyu|obshchestvo s ogranichennoi otvetstvennostiu|"
+    "obshestvo s ogranichennoy otvetstvennostyu|tovarystvo z obmezhenoyu vidpovidalnistyu|"
+    "yugen kaisha|yugen gaisha|godo kaisha|godo gaisha|kabushiki kaisha|kabushiki gaisha|kabushikigaisha|kk|k k",
+    "jsc": "jsc|j s c|pjsc|ojsc|cjsc|jsco|ao|pao|oao|zao|nao|ag|sa|s a|nv|n v|plc|spa|s p a|as|a s|asa|ab|ead|ad|"
+    "sae|sal|joint stock company|joint-stock company|public joint stock company|open joint stock company|"
+    "closed joint stock company|public company|public limited company|"
+    "aktsionernoe obshchestvo|aktsionernoye obshchestvo|publichnoe aktsionernoe obshchestvo|"
+    "publichnoye aktsionernoye obshchestvo|otkrytoe aktsionernoe obshchestvo|otkrytoye aktsionernoye obshchestvo|"
+    "zakrytoe aktsionernoe obshchestvo|zakrytoye aktsionernoye obshchestvo|nepublichnoe aktsionernoe obshchestvo|"
+    "aktsionerne tovarystvo|pat|prat",
+    "state": "fgup|fgbu|fgbou|fgaou|gup|mup|fkp|gbu|ano|federalnoe gosudarstvennoe unitarnoe predpriyatie|"
+    "federalnoe gosudarstvennoe byudzhetnoe uchrezhdenie|gosudarstvennoe unitarnoe predpriyatie|"
+    "avtonomnaya nekommercheskaya organizatsiya|state unitary enterprise|federal state unitary enterprise",
+    "llp": "llp|l l p|limited liability partnership",
+    "lp": "lp|l p|limited partnership|kg|gmbh co kg|ohg",
+    "company": "company|co|corp|corporation|incorporated|inc|pt|cv|ip|individualnyy predprinimatel|"
+    "sole proprietorship|eirl|private|pvt",
+}
+_FORM_CLASS = {form: kind for kind, forms_ in LEGAL_FORMS.items() for form in forms_.split("|")}
+_FORMS_ANYWHERE = re.compile(
+    r"\b(?:" + "|".join(sorted((re.escape(f) for f in _FORM_CLASS if len(f) > 4), key=len, reverse=True)) + r")\b"
 )
-# Legal forms and company words rigour's database leaves in (romanized Japanese, Russian state forms, English).
-_EXTRA_FORMS = re.compile(
-    r"\b(?:kabushiki\s*g?kaisha|kabushikigaisha|yu+gen\s*g?kaisha|yu+gengaisha|godo\s*g?kaisha|k\s*k|"
-    r"company|co|corp|corporation|incorporated|eood|ead|ad|fgup|fgbu|gup|mup|ano|pvt|private)\b"
-)
+# Two-letter forms written before the name; others of two letters count only after it ("Sa Ahmed" is a name).
+_PREFIX_FORMS = frozenset("ao pt cv ip kk".split())
+_FORM_WORDS = 4  # the longest short form in words ("s a r l")
 # Only forms of address: rigour's longer list ("Emperor", "Sheikh", "Qari") also holds words of real names.
 HONORIFICS = frozenset("mr mrs ms miss dr prof sir madam mme mlle herr frau".split())
 _ABBREV_DOT = re.compile(r"(?<=\b\w)\.")
@@ -71,32 +103,6 @@ _SPELLINGS = (
 )
 
 
-@lru_cache(maxsize=1)
-def _kakasi():  # noqa: ANN202 - pykakasi has no types; loaded on first Japanese name only
-    import pykakasi
-
-    return pykakasi.kakasi()
-
-
-def _japanese(text: str) -> str:
-    """Hepburn without long vowels, as companies write themselves ("Shoji", not "Shouji")."""
-    words = " ".join(item["hepburn"] for item in _kakasi().convert(text) if item["hepburn"].strip())
-    return words.replace("ou", "o").replace("uu", "u")
-
-
-def is_japanese(text: str) -> bool:
-    return bool(_KANA.search(text) or _JA_FORMS.search(text))
-
-
-def latin(name: str) -> str:
-    """The name in Latin letters (ASCII), case kept where the script has case: Cyrillic, Arabic, Greek,
-    Japanese (Hepburn), Chinese (pinyin)..."""
-    text = unicodedata.normalize("NFKC", name)
-    if is_japanese(text):
-        text = _japanese(_JA_FORMS.sub(" kabushiki kaisha ", text) if _JA_FORMS.search(text) else text)
-    return ascii_text(text)
-
-
 def fold(text: str) -> str:
     """Lower case, accents off, punctuation to spaces, "J.S.C." -> "jsc", single spaces (script kept)."""
     text = unicodedata.normalize("NFKD", text.casefold())
@@ -114,6 +120,7 @@ class NameForms:
     legal_form: str | None  # generic class of the legal form ("llc", "jsc", ...), if one was written
     alternatives: tuple[tuple[str, ...], ...]  # other readings (pinyin for kanji-only names)
     vowelless: bool = False  # written in Arabic or Hebrew script: short vowels absent, compare skeletons
+    script: str = "latin"  # "abjad" or "kana": a script whose Latin reading loses letters; compare sounds
 
     @property
     def normalized(self) -> str:
@@ -123,14 +130,35 @@ class NameForms:
     def sorted_key(self) -> str:
         return " ".join(sorted(self.tokens))
 
+    @property
+    def lossy(self) -> bool:
+        return self.script != "latin"
+
 
 def _strip_forms(folded: str) -> tuple[list[str], str | None]:
-    found = extract_org_types(folded, generic=True)
-    kind = found[0][1] if found else None
-    rest = _EXTRA_FORMS.sub(" ", remove_org_types(folded, replacement=" "))
-    if kind is None and rest.split() != folded.split():
-        kind = "company"
-    words = [w for w in rest.split() if w not in HONORIFICS] if kind is None else rest.split()
+    """Legal forms off: long forms anywhere, short ones ("ao", "sa", "ltd") only at either end of the name."""
+    kind = None
+    found = _FORMS_ANYWHERE.search(folded)
+    if found:
+        kind = _FORM_CLASS[found[0]]
+        folded = _FORMS_ANYWHERE.sub(" ", folded)
+    words = folded.split()
+    changed = True
+    while changed and len(words) > 1:
+        changed = False
+        for size in range(min(_FORM_WORDS, len(words) - 1), 0, -1):
+            head, tail = " ".join(words[:size]), " ".join(words[-size:])
+            if tail in _FORM_CLASS:
+                part, words = tail, words[:-size]
+            elif head in _FORM_CLASS and (len(head) > 2 or head in _PREFIX_FORMS):
+                part, words = head, words[size:]
+            else:
+                continue
+            kind = kind if kind and kind != "company" else _FORM_CLASS[part]
+            changed = True
+            break
+    if kind is None:
+        words = [w for w in words if w not in HONORIFICS]
     return (words or folded.split()), kind
 
 
@@ -141,17 +169,19 @@ def forms(name: str) -> NameForms:
     words, kind = _strip_forms(fold(latin(text)))
     alternatives: list[tuple[str, ...]] = []
     if _HAN.search(text) and not _KANA.search(text):
-        # Kanji-only: read it as Japanese too (the first reading is pinyin unless a Japanese legal form says so).
-        other = fold(ascii_text(text)) if is_japanese(text) else fold(_japanese(_JA_FORMS.sub(" ", text)))
+        # Kanji-only: read it both as Chinese (pinyin) and as Japanese; a Japanese legal form says which first.
+        other = fold(latin(JA_FORMS.sub(" ", text))) if is_japanese(text) else fold(japanese(text))
         alt, _ = _strip_forms(other)
         if alt != words:
             alternatives.append(tuple(alt))
+    abjad = has_abjad(text)
     return NameForms(
         original=name,
         tokens=tuple(words),
         legal_form=kind,
         alternatives=tuple(alternatives),
-        vowelless=bool(_ABJAD.search(text)),
+        vowelless=abjad,
+        script="abjad" if abjad else "kana" if has_kana(text) else "latin",
     )
 
 
@@ -177,6 +207,41 @@ def skeleton(token: str) -> str:
         token = token.replace(old, new)
     first, rest = token[:1], token[1:]
     return first + _DOUBLES.sub(r"\1", _VOWELS.sub("", rest))
+
+
+# How the letters of a Latin, Arabic or katakana spelling of one name still agree: consonant groups that one
+# script cannot tell apart merged (b/p/v/f; l/r), digraphs to one letter, vowels (and w, y) dropped.
+_SOUND_STEPS = (
+    ("shch", "s"), ("sch", "s"), ("dzh", "j"), ("tch", "c"), ("sh", "s"), ("ch", "c"), ("zh", "j"), ("dj", "j"),
+    ("kh", "h"), ("gh", "g"), ("th", "t"), ("dh", "d"), ("ph", "f"), ("ck", "k"), ("ts", "c"), ("tz", "c"),
+    ("q", "k"), ("x", "ks"), ("p", "b"), ("f", "b"), ("v", "b"), ("l", "r"),
+)  # fmt: skip
+_NOT_CONSONANT = re.compile(r"[aeiouyw\d]+")
+# Words Arabic names carry that other spellings drop or glue on ("al-", "bin", "ould").
+PARTICLES = frozenset("al el ul ad ar as at az an ash bin ben ibn bint bn abn bnt ould wuld".split())
+
+
+@lru_cache(maxsize=500_000)
+def sound(token: str) -> str:
+    """A token's consonants as a script without written vowels keeps them ("Mohammed", "Muhammad", Arabic
+    "mhmd" -> "mhmd"; "Lavrov" and katakana "raburofu" -> "rbrb")."""
+    for old, new in _SOUND_STEPS:
+        token = token.replace(old, new)
+    return _DOUBLES.sub(r"\1", _NOT_CONSONANT.sub("", token))
+
+
+def sounds(words: tuple[str, ...], abjad: bool = False) -> tuple[str, ...]:
+    """The sounds of a name's words, particles off; an Arabic-script word's glued article too ("altkryty")."""
+    out = []
+    for w in words:
+        if w in PARTICLES:
+            continue
+        if abjad and w.startswith("al") and len(w) > 4:
+            w = w[2:]
+        s = sound(w)
+        if s:
+            out.append(s)
+    return tuple(out)
 
 
 def name_keys(name: str) -> set[str]:

@@ -16,7 +16,7 @@ import yaml
 
 from notifier.errors import ConfigError
 
-DEFAULT_RULES = Path(__file__).parent / "data" / "news_rules.yaml"
+DEFAULT_RULES = Path(__file__).parents[1] / "data" / "news_rules.yaml"
 
 
 def _term_pattern(term: str) -> str:
