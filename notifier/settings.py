@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     metrics_addr: str = Field("0.0.0.0", description="Address the metrics endpoint listens on.")
     retention_archive_days: int = Field(90, ge=0, description="Raw snapshots unused this long are pruned (0: never).")
     retention_delivery_days: int = Field(90, ge=0, description="Sent deliveries older than this are pruned (0: never).")
+    web_port: int | None = Field(None, ge=1, le=65535, description="Serve the web pages and API in `notifier run`.")
+    web_host: str = Field("127.0.0.1", description="Address of that web server (non-loopback: tokens needed to read).")
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: str = Field("kv", description="kv (key=value) or json.")
 

@@ -45,7 +45,25 @@ def run(
 ) -> None:
     """Worker and beat in one process, for one machine (embedded broker and SQLite unless configured)."""
     celery_app = _celery_app()
+    _start_web()
     celery_app.worker_main(_worker_argv("poll,deliver", concurrency, beat=True))
+
+
+def _start_web() -> None:
+    """NOTIFIER_WEB_PORT set: the web pages and API run in this process too, beside worker and beat."""
+    from notifier.settings import get_settings
+
+    settings = get_settings()
+    if not settings.web_port:
+        return
+    from notifier.web.server import check_port, start_in_thread
+
+    try:
+        check_port(settings.web_host, settings.web_port)
+    except OSError as exc:
+        fail(f"NOTIFIER_WEB_PORT: cannot listen on {settings.web_host}:{settings.web_port}: {exc.strerror or exc}")
+    start_in_thread(context(with_routing=False), settings.web_host, settings.web_port)
+    out.print(f"web: http://{settings.web_host}:{settings.web_port}/", markup=False)
 
 
 @app.command()

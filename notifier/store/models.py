@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -77,6 +77,11 @@ class Change(SQLModel, table=True):
     created_at: datetime
     published_on: str | None = Field(default=None, max_length=40)  # the snapshot's publication date
     publication_id: str | None = Field(default=None, max_length=200)
+    # Filled by database triggers (migration 0004), never by the writer: `seq` is handed out at commit, in commit
+    # order, so a reader's delta cursor never skips a change committed late; the other two make filters cheap.
+    seq: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True))
+    entity_type: str | None = Field(default=None, max_length=20)
+    programs: str | None = Field(default=None, sa_column=Column(Text))  # "|PROG1|PROG2|"
 
 
 class Delivery(SQLModel, table=True):
@@ -136,3 +141,29 @@ class WatchlistEntry(SQLModel, table=True):
     countries: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
     dates: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))
     identifiers: str = Field(default="[]", sa_column=Column(Text, nullable=False, default="[]"))  # [[type, number]]
+
+
+class ApiToken(SQLModel, table=True):
+    """A web/API access token; only its sha256 is stored, the token itself is shown once at creation."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, sa_column_kwargs={"unique": True})
+    role: str = Field(max_length=20)  # viewer | reviewer | admin
+    token_hash: str = Field(max_length=64, sa_column_kwargs={"unique": True})
+    created_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class WebAudit(SQLModel, table=True):
+    """Every action taken through the web server or the API (who, what, on what, from where)."""
+
+    __tablename__ = "web_audit"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=40)
+    target: str | None = Field(default=None, max_length=300)
+    detail: str | None = Field(default=None, sa_column=Column(Text))
+    client: str | None = Field(default=None, max_length=100)

@@ -1,0 +1,1 @@
+"""The web pages, Atom feeds and JSON API (`notifier web`)."""

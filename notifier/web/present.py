@@ -1,0 +1,58 @@
+"""How a change reads on a page and in a feed: the alert renderer's own words, plus values shown whole."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from notifier.alerts.render import ChangeView, SourceMeta, render_changes
+from notifier.store.models import Change
+from notifier.web.queries import loads
+
+TEXT_LIMIT = 1_000_000
+
+
+def change_view(c: Change) -> ChangeView:
+    return ChangeView(
+        id=c.id or 0,
+        key=c.key,
+        change=c.change,
+        kind=c.kind,
+        name=c.name,
+        before=loads(c.before),
+        after=loads(c.after),
+        fields=loads(c.fields),
+    )
+
+
+def readable(c: Change, meta: SourceMeta) -> tuple[str, str]:
+    """(headline, text) of one change exactly as a plain-text alert would say it."""
+    message = render_changes(meta, c.created_at, [change_view(c)], "text", TEXT_LIMIT)[0]
+    entry = message.body.split("\n\n", 1)[-1]
+    lines = entry.splitlines()
+    head = lines[0].removeprefix("* ").strip() if lines else c.name
+    return head, "\n".join(line.strip() for line in lines[1:])
+
+
+def show(value: Any) -> str:
+    """A payload value as text: lists one item per line, mappings as `key: value`."""
+    if value is None or value == "" or value == []:
+        return ""
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {show(v)}" for k, v in value.items() if v not in (None, "", [], {}))
+    if isinstance(value, list):
+        return "\n".join(show(v) for v in value)
+    return str(value)
+
+
+def when(value: datetime | None) -> str:
+    if value is None:
+        return "–"
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def safe_url(value: Any) -> str | None:
+    """Only http(s) links become links: a javascript: or data: URL from a publisher stays text."""
+    if isinstance(value, str) and value.strip().lower().startswith(("http://", "https://")):
+        return value.strip()
+    return None
