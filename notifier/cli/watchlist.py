@@ -128,3 +128,68 @@ def digest_release() -> None:
     svc = context(with_routing=True)
     ids = release_due(svc.engine)
     out.print(f"{len(ids)} digest(s) released", markup=False)
+
+
+@watchlist_app.command("hits")
+def watchlist_hits(
+    subscriber: Annotated[str, typer.Argument(help="Subscriber name.")],
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only hits in this state: open, confirmed, false_positive.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per hit.")] = False,
+) -> None:
+    """Every counterparty/designation pair screening found for the subscriber, with its review status."""
+    from notifier.screening.review import list_hits
+
+    svc = context(with_routing=True)
+    sub = _subscriber(svc, subscriber)
+    hits = list_hits(svc.engine, sub.name, status)
+    if as_json:
+        for h in hits:
+            out.print(json.dumps(h, ensure_ascii=False), markup=False)
+        return
+    table = Table(show_lines=False)
+    for col in ("hit", "status", "counterparty", "designation", "source", "key", "score", "last seen"):
+        table.add_column(col, overflow="fold")
+    for h in hits:
+        cells = (str(h["id"]), h["status"], h["entry_name"], h["record_name"], h["source"], h["key"],
+                 f"{h['score']:.2f}", h["last_seen_at"][:19])  # fmt: skip
+        table.add_row(*(escape(c) for c in cells))
+    out.print(table)
+
+
+@watchlist_app.command("review")
+def watchlist_review(
+    subscriber: Annotated[str, typer.Argument(help="Subscriber name.")],
+    hit: Annotated[int, typer.Argument(help="Hit number, as in the alert's title or `notifier watchlist hits`.")],
+    false_positive: Annotated[
+        bool, typer.Option("--false-positive", help="Not our counterparty: stay quiet until the listing changes.")
+    ] = False,
+    confirmed: Annotated[bool, typer.Option("--confirmed", help="It is our counterparty.")] = False,
+    note: Annotated[str, typer.Option("--note", help="Why (kept in the audit trail).")] = "",
+    by: Annotated[str | None, typer.Option("--by", help="Who decides (default: the login name).")] = None,
+) -> None:
+    """Record a decision on a hit; a false positive alerts nobody again unless the designation's names, dates or
+    identifiers change. Every decision is kept with who, when and why."""
+    import getpass
+
+    from notifier.screening.review import ReviewError, hit_detail, review_hit
+
+    if false_positive == confirmed:
+        fail("say --false-positive or --confirmed (one of them)")
+    svc = context(with_routing=True)
+    sub = _subscriber(svc, subscriber)
+    try:
+        if hit_detail(svc.engine, hit)["subscriber"] != sub.name:
+            fail(f"hit {hit} is not one of {sub.name}'s hits (see `notifier watchlist hits {sub.name}`)")
+        actor = by or getpass.getuser()
+        done = review_hit(svc.engine, hit, "false_positive" if false_positive else "confirmed", actor, note)
+    except ReviewError as exc:
+        fail(str(exc))
+    last = done["reviews"][-1]
+    out.print(
+        f"hit {done['id']} ({done['entry_name']} ~ {done['record_name']}, {done['source']} {done['key']}): "
+        f"{last['decision']} by {last['actor']} at {last['at'][:19]}Z"
+        + (f": {last['note']}" if last["note"] else ""),
+        markup=False,
+    )

@@ -120,7 +120,7 @@ class NameForms:
     legal_form: str | None  # generic class of the legal form ("llc", "jsc", ...), if one was written
     alternatives: tuple[tuple[str, ...], ...]  # other readings (pinyin for kanji-only names)
     vowelless: bool = False  # written in Arabic or Hebrew script: short vowels absent, compare skeletons
-    script: str = "latin"  # "abjad" or "kana": a script whose Latin reading loses letters; compare sounds
+    script: str = "latin"  # else abjad, kana, cyrillic, han, hangul: read into Latin one way of several
 
     @property
     def normalized(self) -> str:
@@ -181,8 +181,23 @@ def forms(name: str) -> NameForms:
         legal_form=kind,
         alternatives=tuple(alternatives),
         vowelless=abjad,
-        script="abjad" if abjad else "kana" if has_kana(text) else "latin",
+        script="abjad" if abjad else "kana" if has_kana(text) else "latin" if text.isascii() else _script(text),
     )
+
+
+_CYRILLIC = re.compile(r"[\u0400-\u04ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+def _script(text: str) -> str:
+    """Scripts whose Latin reading is one of several spellings: compared on sounds too."""
+    if _CYRILLIC.search(text):
+        return "cyrillic"
+    if _HAN.search(text):
+        return "han"
+    if _HANGUL.search(text):
+        return "hangul"
+    return "latin"
 
 
 def normalize(name: str) -> str:
@@ -227,7 +242,7 @@ def sound(token: str) -> str:
     "mhmd" -> "mhmd"; "Lavrov" and katakana "raburofu" -> "rbrb")."""
     for old, new in _SOUND_STEPS:
         token = token.replace(old, new)
-    return _DOUBLES.sub(r"\1", _NOT_CONSONANT.sub("", token))
+    return _NOT_CONSONANT.sub("", _DOUBLES.sub(r"\1", token))  # "Kakwavu" keeps both k: "kkb"
 
 
 def sounds(words: tuple[str, ...], abjad: bool = False) -> tuple[str, ...]:

@@ -30,7 +30,9 @@ from notifier.alerts.subscriptions import Subscriber
 from notifier.errors import NotifierError
 from notifier.ingest.canonical import dumps
 from notifier.records import ENTITY_TYPES
-from notifier.screening.matching import Hit, Index, Party, country_code, designation_party, make_party, parse_date
+from notifier.screening.countries import country_code
+from notifier.screening.matching import Hit, Index, Party, designation_party, make_party, parse_date
+from notifier.screening.review import note_hits
 from notifier.store.models import Delivery, Record, Watchlist, WatchlistEntry
 from notifier.timeutil import utcnow
 
@@ -295,13 +297,23 @@ def watchlist_rows(
         index, entries = loaded
         for change in screened:
             hits = index.screen(designation_party(change.after), sub.watchlist_threshold)
-            if hits and change.change == "amended" and change.before:
-                before = designation_party(change.before)
-                known = {h.entry.ref for h in index.screen(before, sub.watchlist_threshold)}
-                hits = [h for h in hits if h.entry.ref not in known]
             if not hits:
                 continue
+            known: set[int] = set()
+            if change.change == "amended" and change.before:
+                before = designation_party(change.before)
+                known = {h.entry.ref for h in index.screen(before, sub.watchlist_threshold)}
             views = [hit_view(h, entries, change.source, change.after) for h in hits]
+            noted = note_hits(session, sub.name, [(v, change.after) for v in views])
+            # Alert for a pair not matched before this change, or a false positive whose designation changed;
+            # never for a false positive whose names, dates and identifiers are as they were when judged.
+            views = [
+                v
+                for v, h, n in zip(views, hits, noted, strict=True)
+                if n.state != "suppressed" and (h.entry.ref not in known or n.state == "reopened")
+            ]
+            if not views:
+                continue
             title = _alert_title(views[0], len(views))
             for channel in _channels(sub):
                 rows.append(
@@ -325,7 +337,8 @@ def _alert_title(view: dict[str, Any], count: int) -> str:
     entry, des = view["entry"], view["designation"]
     more = f" (+{count - 1} more)" if count > 1 else ""
     ref = f" [{entry['reference']}]" if entry.get("reference") else ""
-    return f"WATCHLIST MATCH: {entry['name']}{ref} ~ {des['name']} ({des['source']} {des['key']}){more}"
+    hit = f" [hit {view['hit_id']}]" if view.get("hit_id") else ""
+    return f"WATCHLIST MATCH: {entry['name']}{ref} ~ {des['name']} ({des['source']} {des['key']}){more}{hit}"
 
 
 # --- import ----------------------------------------------------------------------------------------------------
@@ -340,23 +353,28 @@ class ImportResult:
     report_ids: list[int] = field(default_factory=list)
 
 
-def _active_designations(session: Session) -> Iterator[tuple[str, dict[str, Any]]]:
-    rows = session.execute(
-        select(Record.source, Record.payload)
-        .where(Record.kind == "designation", Record.removed_at.is_(None))
-        .execution_options(yield_per=5000)
-    )
+def active_designations(session: Session, sources: list[str] | None = None) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(source, payload) of every current designation, of every list or of those named."""
+    query = select(Record.source, Record.payload).where(Record.kind == "designation", Record.removed_at.is_(None))
+    if sources:
+        query = query.where(Record.source.in_(sources))
+    rows = session.execute(query.execution_options(yield_per=5000))
     for source, payload in rows:
         yield source, json.loads(payload)
 
 
-def screen_all(session: Session, index: Index, entries: dict[int, WatchlistEntry], threshold: float) -> list[dict]:
-    """Every active designation of every list screened against a watchlist (the import report)."""
+def screen_all(
+    session: Session, index: Index, entries: dict[int, WatchlistEntry], threshold: float, subscriber: str
+) -> list[dict]:
+    """Every active designation of every list screened against a watchlist (the import report); pairs a
+    reviewer marked false positive, unchanged since, are left out."""
     found = []
-    for source, payload in _active_designations(session):
+    for source, payload in active_designations(session):
         for hit in index.screen(designation_party(payload), threshold):
-            found.append(hit_view(hit, entries, source, payload))
-    return sorted(found, key=lambda v: (-v["score"], v["entry"]["name"], v["designation"]["source"]))
+            found.append((hit_view(hit, entries, source, payload), payload))
+    noted = note_hits(session, subscriber, found)
+    kept = [view for (view, _), n in zip(found, noted, strict=True) if n.state != "suppressed"]
+    return sorted(kept, key=lambda v: (-v["score"], v["entry"]["name"], v["designation"]["source"]))
 
 
 def import_watchlist(
@@ -422,7 +440,7 @@ def import_watchlist(
                 session.execute(insert(WatchlistEntry), rows[i : i + 2000])
             session.flush()
             index, entries = load_index(session, sub.name)
-            hits = screen_all(session, index, entries, sub.watchlist_threshold)
+            hits = screen_all(session, index, entries, sub.watchlist_threshold, sub.name)
             result.hits = len(hits)
             report = _report_rows(sub, hits, len(parsed.entries), sha, now)
             if report:

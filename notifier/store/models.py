@@ -167,3 +167,38 @@ class WebAudit(SQLModel, table=True):
     target: str | None = Field(default=None, max_length=300)
     detail: str | None = Field(default=None, sa_column=Column(Text))
     client: str | None = Field(default=None, max_length=100)
+
+
+class WatchlistHit(SQLModel, table=True):
+    """A (counterparty, designated record) pair screening found for a subscriber; kept across re-imports (the
+    counterparty is known by its reference, else its name) so a review of the pair outlives the file."""
+
+    __tablename__ = "watchlist_hit"
+    __table_args__ = (UniqueConstraint("subscriber", "entry_key", "source", "record_key", name="uq_watchlist_hit"),)
+    id: int | None = Field(default=None, primary_key=True)
+    subscriber: str = Field(max_length=200)
+    entry_key: str = Field(max_length=300)  # the entry's reference, or "name:" + its name
+    entry_name: str = Field(sa_column=Column(Text, nullable=False))
+    source: str = Field(max_length=100)
+    record_key: str = Field(max_length=300)
+    record_name: str = Field(sa_column=Column(Text, nullable=False))
+    fingerprint: str = Field(max_length=64)  # of the designation's names, dates and identifiers when last seen
+    score: float = 0.0
+    why: str = Field(default="{}", sa_column=Column(Text, nullable=False, default="{}"))
+    status: str = Field(default="open", max_length=20)  # open | confirmed | false_positive
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+class HitReview(SQLModel, table=True):
+    """One decision on a hit, never changed or deleted: who, when, why, and what the designation said then."""
+
+    __tablename__ = "hit_review"
+    __table_args__ = (Index("ix_hit_review_hit", "hit_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    hit_id: int
+    decision: str = Field(max_length=20)  # confirmed | false_positive
+    actor: str = Field(max_length=200)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    fingerprint: str = Field(max_length=64)
+    decided_at: datetime
