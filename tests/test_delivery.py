@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from email.header import decode_header, make_header
 
 import pytest
 from sqlalchemy import select
@@ -46,7 +47,8 @@ def test_a_removal_reaches_email_with_html_and_text_parts_and_a_webhook(make_ctx
         poll(svc, "us_ofac_cons", {"main": str(real(f"{CONS}/2025-12-18_CONSOLIDATED.XML"))})
         assert deliver_all(svc) == ["sent", "sent"]
         [mail] = smtp.wait(1)
-        assert mail["Subject"].startswith("OFAC Consolidated, ") and mail["Subject"].endswith(": 1 delisting")
+        subject = str(make_header(decode_header(mail["Subject"])))
+        assert subject.startswith("OFAC Consolidated 20") and subject.endswith(" — 1 delisting")
         body = parts(mail)
         assert "KAYAKIRAN, Evren" in body["text/html"] and "KAYAKIRAN, Evren" in body["text/plain"]
         assert "FSE-IR" in body["text/plain"] and "26182" in body["text/plain"]
@@ -59,7 +61,12 @@ def test_a_removal_reaches_email_with_html_and_text_parts_and_a_webhook(make_ctx
 def test_program_filter_gets_exactly_the_matching_entries_of_a_real_publication(make_ctx, hook):
     subs = {
         "subscribers": [
-            {"name": "russia", "channels": [{"url": hook.url()}], "filters": {"programs": ["RUSSIA-EO14024"]}}
+            {
+                "name": "russia",
+                "channels": [{"url": hook.url()}],
+                "filters": {"programs": ["RUSSIA-EO14024"]},
+                "attach_above": None,  # every entry in the messages themselves
+            }
         ]
     }
     svc = make_ctx({"us_ofac_sdn": {"url": "x", "title": "OFAC SDN"}}, subs)
@@ -77,7 +84,7 @@ def test_program_filter_gets_exactly_the_matching_entries_of_a_real_publication(
     text = "\n".join(m["message"] for m in messages)
     names = {c.name for c in result.changes if c.id in expected}
     assert all(name.replace("*", "\\*") in text or name in text for name in names)
-    assert messages[0]["title"].startswith("OFAC SDN, ")
+    assert messages[0]["title"].startswith("OFAC SDN 20")
 
 
 def test_removed_only_filter_gets_exactly_the_106_delistings(make_ctx, hook):
@@ -99,14 +106,16 @@ def test_the_553_designations_arrive_as_one_digest_with_the_summary_line_first(m
     views = [ChangeView(c.id, c.key, c.change, c.kind, c.name, c.before, c.after, c.fields) for c in result.changes]
     meta = svc.meta("us_ofac_sdn")
     when = datetime(2024, 2, 23)
-    assert summary(meta, when, views) == "OFAC SDN, 2024-02-23: 553 new designations, 8 amended"
+    assert summary(meta, when, views) == "OFAC SDN 2024-02-23 — 8 amended, 553 new designations"
     [email] = render_changes(meta, when, views, "email", 100_000 * 10)
     assert email.body.count("<li><b>Designated: ") == 553 and email.body.count("<li><b>Amended: ") == 8
+    assert email.title == "OFAC SDN 2024-02-23 — 8 amended, 553 new designations"
     amended = next(v for v in views if v.change == "amended")
     assert "→" in email.body and amended.name in email.body
     chat = render_changes(meta, when, views, "markdown", 35000)
     assert 1 < len(chat) < 20 and all(len(m.body) <= 35000 for m in chat)
-    assert [m.title for m in chat][0] == f"OFAC SDN, 2024-02-23: 553 new designations, 8 amended (1 of {len(chat)})"
+    assert chat[0].title.startswith("OFAC SDN 2024-02-23 — amendments to listed parties, ")
+    assert chat[0].title.endswith(f", 1/{len(chat)}") and chat[-1].title.endswith(f"/{len(chat)}")
     assert sum(m.body.count("• **") for m in chat) == 561
 
 

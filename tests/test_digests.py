@@ -107,7 +107,7 @@ def test_a_daily_subscriber_gets_one_digest_for_the_period_and_nothing_is_lost_o
     assert posted[0]["title"].startswith("Sanctions digest ") and "562 changes in 2 lists" in posted[0]["title"]
     first = posted[0]["message"]
     counts = first.split("\n\n", 1)[1].splitlines()[:2]
-    assert counts == ["OFAC Consolidated: 1 delisting", "OFAC SDN: 553 new designations, 8 amended"]
+    assert counts == ["OFAC Consolidated: 1 delisting", "OFAC SDN: 8 amended, 553 new designations"]
     text = "\n".join(p["message"] for p in posted if p["title"].startswith("Sanctions digest"))
     assert text.index("== OFAC Consolidated — 1 delisting ==") < text.index("== OFAC SDN — 553 new designations ==")
     assert "KAYAKIRAN, Evren" in text

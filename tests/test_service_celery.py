@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from email.header import decode_header, make_header
 
 import pytest
 import redis
@@ -120,7 +121,7 @@ def test_worker_and_beat_on_redis_alert_email_and_webhook_when_a_served_list_cha
     assert len(mails) == 1 and len(posts) == 1
     body = parts(mails[0])
     assert "KAYAKIRAN, Evren" in body["text/html"] and "KAYAKIRAN, Evren" in body["text/plain"]
-    assert mails[0]["Subject"].endswith(": 1 delisting")
+    assert str(make_header(decode_header(mails[0]["Subject"]))).endswith(" — 1 delisting")
     assert "Delisted: KAYAKIRAN, Evren (person, 26182)" in posts[0]["message"]
     assert any(k.startswith(b"notifier:redbeat") for k in broker.keys()), "beat schedules through celery-redbeat"
 

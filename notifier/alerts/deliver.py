@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import logging
 import random
+import tempfile
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -73,6 +75,14 @@ def _max_body(channel: Channel, fmt: str) -> int:
     return min(limit, MAX_EMAIL_BODY) if fmt == "email" else int(limit * 0.9)
 
 
+def can_attach(channel: Channel) -> bool:
+    """Whether the channel carries files (email, Slack with a bot token; not Slack webhooks or JSON hooks)."""
+    plugin = apprise.Apprise.instantiate(channel.resolved, suppress_exceptions=True)
+    if plugin is None or not getattr(plugin, "attachment_support", False):
+        return False
+    return "webhook" not in str(getattr(plugin, "mode", "")).lower()
+
+
 def build_messages(svc: Service, session: Session, row: Delivery, sub: Subscriber, channel: Channel) -> list[Message]:
     fmt = sub.channel_format(channel)
     if row.purpose in ("watchlist", "watchlist_report"):
@@ -85,11 +95,19 @@ def build_messages(svc: Service, session: Session, row: Delivery, sub: Subscribe
     snapshot = session.get(Snapshot, row.snapshot_id)
     meta = svc.meta(row.source or snapshot.source)
     max_body = _max_body(channel, fmt)
-    key = (svc.settings.db_url, snapshot.id, snapshot.fetched_at, row.change_ids, meta, fmt, max_body)
+    attach_above = sub.attach_above if sub.attach_above is not None and can_attach(channel) else None
+    published = getattr(snapshot, "published", None)
+    key = (svc.settings.db_url, snapshot.id, snapshot.fetched_at, row.change_ids, meta, fmt, max_body, attach_above)
     return _rendered(
         key,
         lambda: render_changes(
-            meta, snapshot.fetched_at, change_views(svc, session, json.loads(row.change_ids)), fmt, max_body
+            meta,
+            snapshot.fetched_at,
+            change_views(svc, session, json.loads(row.change_ids)),
+            fmt,
+            max_body,
+            published=str(published) if published else None,
+            attach_above=attach_above,
         ),
     )
 
@@ -143,9 +161,13 @@ def change_views(svc: Service, session: Session, ids: list[int]) -> list[ChangeV
         )
         for c in changes
     ]
+    sources = {c.id: c.source for c in changes}
     for view in views:
         if view.kind == "news" and view.after:
             view.notes = svc.news_notes(view.after)
+        elif view.kind == "designation" and view.change == "added" and view.after:
+            also = svc.party_index().also_listed(view.after, sources[view.id])
+            view.notes = [also] if also else []
     return views
 
 
@@ -161,7 +183,17 @@ def send(channel: Channel, message: Message, timeout: float, message_id: str | N
         return "Apprise cannot use this channel URL"
     if message_id and isinstance(getattr(plugin, "headers", None), dict):
         plugin.headers[MESSAGE_ID_HEADER] = message_id
-    result = ap.notify(body=message.body, title=message.title, body_format=message.body_format, timeout=timeout)
+    with tempfile.TemporaryDirectory(prefix="notifier-attach-") as tmp:
+        attach = None
+        if message.attachments:
+            attach = apprise.AppriseAttachment()
+            for a in message.attachments:
+                path = Path(tmp) / a.name
+                path.write_bytes(a.data)
+                attach.add(str(path))
+        result = ap.notify(
+            body=message.body, title=message.title, body_format=message.body_format, timeout=timeout, attach=attach
+        )
     if result:
         return None
     reasons = []

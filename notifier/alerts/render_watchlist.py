@@ -6,11 +6,10 @@ renders after the subscriber replaces its list.
 
 from __future__ import annotations
 
-import html
 import json
 from typing import Any
 
-from notifier.alerts.render import Message, _md, _pack
+from notifier.alerts.render import Message, _pack, esc_html, link, md, plain
 
 BODY_FORMATS = {"email": "html", "markdown": "markdown", "slack": "markdown"}
 
@@ -45,15 +44,14 @@ def hit_lines(hit: dict[str, Any]) -> tuple[str, list[str], str | None]:
 
 
 def _block(hit: dict[str, Any], body_format: str) -> str:
-    head, lines, link = hit_lines(hit)
+    head, lines, url = hit_lines(hit)
+    a = link(url, body_format, "official source")
     if body_format == "html":
-        a = f' — <a href="{html.escape(link, quote=True)}">official source</a>' if link else ""
-        items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
-        return f"<li><b>{html.escape(head)}</b>{a}<ul>{items}</ul></li>"
+        items = "".join(f"<li>{esc_html(line)}</li>" for line in lines)
+        return f"<li><b>{esc_html(head)}</b>{f' — {a}' if a else ''}<ul>{items}</ul></li>"
     if body_format == "markdown":
-        a = f" — [official source]({link})" if link else ""
-        return "\n".join([f"• **{_md(head)}**{a}", *(f"    {_md(line)}" for line in lines)])
-    return "\n".join([f"* {head}", *(f"    {line}" for line in lines), *([f"    {link}"] if link else [])])
+        return "\n".join([f"• **{md(head)}**{f' — {a}' if a else ''}", *(f"    {md(line)}" for line in lines)])
+    return "\n".join([f"* {plain(head)}", *(f"    {plain(line)}" for line in lines), *([f"    {a}"] if a else [])])
 
 
 def render_watchlist(title: str, body: str, fmt: str, max_body: int, *, report: bool = False) -> list[Message]:
@@ -63,8 +61,8 @@ def render_watchlist(title: str, body: str, fmt: str, max_body: int, *, report: 
     blocks = [_block(h, body_format) for h in data.get("hits", [])]
     if report and not blocks:
         text = f"None of your {data.get('entries', 0)} counterparties matches an active designation."
-        blocks = [f"<li>{html.escape(text)}</li>" if body_format == "html" else text]
+        blocks = [f"<li>{esc_html(text)}</li>" if body_format == "html" else text]
     elif not report:
         note = "Check this match now: a designated counterparty may need its transactions stopped or reported."
-        blocks.insert(0, f"<li><i>{html.escape(note)}</i></li>" if body_format == "html" else note)
+        blocks.insert(0, f"<li><i>{esc_html(note)}</i></li>" if body_format == "html" else note)
     return _pack(title, blocks, body_format, max_body)

@@ -124,6 +124,9 @@ class Subscriber(BaseModel):
     timezone: str = "UTC"
     watchlist: str | None = None
     watchlist_threshold: float = Field(0.88, gt=0, le=1)
+    # a publication with more changes than this keeps the summary and first entries in the message and comes
+    # with the whole change set as CSV and JSON attachments (channels that carry files); null: never attach
+    attach_above: int | None = Field(100, ge=0)
 
     @field_validator("digest_at")
     @classmethod

@@ -52,14 +52,18 @@ class PartyIndex:
         self.full: dict[str, set[str]] = defaultdict(set)
         self.core: dict[str, set[str]] = defaultdict(set)
         self.populated: set[str] = set()
+        self.since: dict[tuple[str, str], str] = {}  # (full-name key, source) -> "2022-03-15" or "seen 2026-12-01"
 
-    def add(self, source: str, names: Iterable[str], organization: bool) -> None:
+    def add(self, source: str, names: Iterable[str], organization: bool, since: str | None = None) -> None:
         self.populated.add(source)
         for name in names:
             words = forms(name).tokens
             if not words:
                 continue
             self.full[_key(words)].add(source)
+            if since:
+                known = self.since.get((_key(words), source))
+                self.since[(_key(words), source)] = min(since, known) if known else since
             core = _core(words)
             if organization and core and core != words and (len(core) > 1 or len(core[0]) >= 3):
                 self.core[_key(core)].add(source)
@@ -67,15 +71,36 @@ class PartyIndex:
     def load(self, engine: Engine) -> PartyIndex:
         with Session(engine) as session:
             rows = session.execute(
-                select(Record.source, Record.payload).where(
+                select(Record.source, Record.payload, Record.first_seen).where(
                     Record.source.in_(list(self.titles)), Record.kind == "designation", Record.removed_at.is_(None)
                 )
             )
-            for source, payload in rows:
+            for source, payload, first_seen in rows:
                 p = json.loads(payload)
                 names = [p.get("name") or "", *(p.get("aliases") or [])]
-                self.add(source, names, p.get("entity_type") in ("organization", "unknown", "vessel"))
+                listed = str(p.get("listed_on") or "")[:10]
+                since = listed if re.fullmatch(r"\d{4}-\d\d-\d\d", listed) else f"seen {first_seen:%Y-%m-%d}"
+                self.add(source, names, p.get("entity_type") in ("organization", "unknown", "vessel"), since)
         return self
+
+    def also_listed(self, payload: dict, own_source: str) -> str | None:
+        """Which other lists already name this party (any of its names, exactly) and since when:
+        "Also on: EU FSF since 2022-03-15, UK (seen 2026-12-01); not on: UN SC". None when we follow no other list."""
+        others = sorted(self.populated - {own_source}, key=lambda s: self.titles.get(s, s))
+        if not others:
+            return None
+        keys = {_key(w) for n in [payload.get("name") or "", *(payload.get("aliases") or [])] if (w := forms(n).tokens)}
+        on = []
+        for source in others:
+            dates = sorted(self.since.get((k, source), "") for k in keys if source in self.full.get(k, ()))
+            if dates:
+                since = dates[0]
+                when = f" since {since}" if since[:1].isdigit() else f" ({since})" if since else ""
+                on.append(f"{self.titles.get(source, source)}{when}")
+        not_on = [self.titles.get(s, s) for s in others if not any(s in self.full.get(k, ()) for k in keys)]
+        if not on:
+            return f"On no other list we follow ({', '.join(not_on)})"
+        return f"Also on: {', '.join(on)}" + (f"; not on: {', '.join(not_on)}" if not_on else "")
 
     def _lookup(self, span: list[str]) -> set[str]:
         words = forms(" ".join(span)).tokens

@@ -90,6 +90,7 @@ class WebhookReceiver:
         self.stall = 0  # the next N requests are held `stall_for` seconds, then dropped unanswered and unprocessed
         self.stall_for = 10.0
         self.hits = 0
+        self.reply = b""  # the body of a 200 answer (Slack's webhook answers "ok")
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -119,8 +120,10 @@ class WebhookReceiver:
                 self.send_response(status)
                 if status == 429 and receiver.retry_after:
                     self.send_header("Retry-After", receiver.retry_after)
-                self.send_header("Content-Length", "0")
+                body = receiver.reply if status == 200 else b""
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
+                self.wfile.write(body)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port or 0), Handler)
         self.httpd.daemon_threads = True

@@ -1,0 +1,267 @@
+"""What an analyst reads: real publications rendered through every format, asserted on the text.
+
+Who each new party is (dates of birth, identifiers), what changed for each amended one (every added or removed
+value), a summary whose counts match the events, amendments before delistings before new designations, subjects
+that say what each part covers, the publication's own date.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from datetime import datetime
+from email.header import decode_header, make_header
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifier.alerts.render import ChangeView, SourceMeta, _clauses, render_changes
+from notifier.store.models import Record
+from tests.conftest import real
+
+SDN = "ofac/sdn_csv"
+FORMATS = {"email": 100_000, "slack": 31_500, "text": 29_000}
+POLLED = datetime(2026, 12, 2, 3, 30)
+
+
+def _service(tmp: Path, subscribers: list | None = None, sources: dict | None = None):
+    from notifier.app import build_service
+    from notifier.settings import Settings
+
+    sources = sources or {"us_ofac_sdn": {"url": "x", "title": "OFAC SDN"}}
+    (tmp / "sources.yaml").write_text(yaml.safe_dump({"sources": sources}))
+    (tmp / "subs.yaml").write_text(yaml.safe_dump({"subscribers": subscribers or []}))
+    return build_service(
+        Settings(
+            data_dir=tmp / "data",
+            database_url=f"sqlite:///{tmp / 'n.db'}",
+            sources_file=tmp / "sources.yaml",
+            subscriptions_file=tmp / "subs.yaml",
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def ofac_0223(tmp_path_factory):
+    """The real OFAC SDN publication of 2024-02-23 (553 designations, 8 amendments) as change views."""
+    from notifier.ingest.pipeline import poll
+
+    old, new = real(f"{SDN}/2024-02-20_sdn.csv"), real(f"{SDN}/2024-02-23_sdn.csv")
+    svc = _service(tmp_path_factory.mktemp("ofac"))
+    poll(svc, "us_ofac_sdn", {"main": str(old)})
+    result = poll(svc, "us_ofac_sdn", {"main": str(new)})
+    views = [ChangeView(c.id, c.key, c.change, c.kind, c.name, c.before, c.after, c.fields) for c in result.changes]
+    meta = SourceMeta("us_ofac_sdn", "OFAC SDN", "US", "designation", None)
+    yield meta, views
+    from notifier.store.db import dispose_engines
+
+    dispose_engines()
+
+
+def _rendered(meta, views, fmt):
+    messages = render_changes(meta, POLLED, views, fmt, FORMATS[fmt], published="2024-02-23")
+    return messages, "\n".join(m.body for m in messages)
+
+
+def _readable(text: str, fmt: str) -> str:
+    """The text as the reader sees it (markdown escapes and HTML entities undone)."""
+    import html as html_mod
+
+    if fmt == "email":
+        return html_mod.unescape(re.sub(r"<[^>]+>", "\n", text))
+    if fmt == "slack":
+        return re.sub(r"\\(.)", r"\1", text)
+    return text
+
+
+IDENTIFYING = re.compile(r"^(DOB|alt\. DOB|POB|Passport|alt\. Passport|National ID|Tax ID|Registration|IMO|Gender)")
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_new_designation_shows_its_birth_dates_and_identifiers(ofac_0223, fmt):
+    meta, views = ofac_0223
+    _, body = _rendered(meta, views, fmt)
+    text = _readable(body, fmt)
+    added = [v for v in views if v.change == "added"]
+    assert len(added) == 553
+    checked = 0
+    for v in added:
+        p = v.after
+        assert v.name in text
+        wanted = [str(d) for d in p.get("birth_dates") or []]
+        wanted += [str(i.get("number")) for i in p.get("identifiers") or [] if isinstance(i, dict)]
+        wanted += [c for c in _clauses(p.get("remarks") or "") if IDENTIFYING.match(c)]
+        for value in wanted:
+            assert value in text, f"{v.name}: {value!r} missing from the {fmt} alert"
+            checked += 1
+    assert checked > 500, "the publication carries hundreds of dates of birth and identifiers"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_every_amendment_shows_each_added_and_removed_value(ofac_0223, fmt):
+    meta, views = ofac_0223
+    _, body = _rendered(meta, views, fmt)
+    text = _readable(body, fmt)
+    amended = [v for v in views if v.change == "amended"]
+    assert len(amended) == 8
+    for v in amended:
+        for f in v.fields:
+            if "added" in f:
+                for item in f["added"] + f["removed"]:
+                    assert f"{f['field'].capitalize()} {'added' if item in f['added'] else 'removed'}: {item}" in text
+            else:
+                before, after = set(_clauses(f["before"] or "")), set(_clauses(f["after"] or ""))
+                for clause in after - before:
+                    assert clause in text, f"{v.name}: new clause {clause!r} missing"
+    assert "Remarks added: Tax ID No. 7719830028 (Russia)" in text  # the value the old alert lost
+    assert "Remarks removed: Website www.bazalt.ru" in text
+    khasikov = next(v for v in amended if v.key == "41021")
+    assert "Remarks changed: DOB 28 Jun 1990 → DOB 28 Jun 1980" in text and khasikov.name in text
+
+
+def test_a_changed_clause_is_shown_with_context_and_never_cut_before_the_change():
+    from notifier.alerts.render import text_change
+
+    long_before = "Secondary sanctions risk: " + " ".join(f"w{i}" for i in range(80)) + " old tail words here"
+    long_after = "Secondary sanctions risk: " + " ".join(f"w{i}" for i in range(80)) + " new tail words here"
+    [line] = text_change("Remarks", long_before, long_after)
+    assert line.startswith("Remarks changed: … ") and "old tail" in line and "new tail" in line
+    assert "w79" in line and "w10 " not in line, "a little context, not the whole clause"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_summary_comes_first_and_its_counts_match_the_events(ofac_0223, fmt):
+    meta, views = ofac_0223
+    messages, body = _rendered(meta, views, fmt)
+    first = _readable(messages[0].body, fmt)
+    assert "OFAC SDN, publication of 2024-02-23" in first
+    assert "561 changes: 8 amended, 553 new designations" in first
+    shown = {}
+    for part in re.search(r"By program: (.*)", first).group(1).split("; "):
+        program, counts = part.split(" ", 1)
+        shown[program] = {
+            ("amended" if what == "amended" else "added"): int(n)
+            for n, what in re.findall(r"(\d+) (amended|new designations?)", counts)
+        }
+    programs = {p for v in views for p in v.payload["programs"]}
+    assert shown == {
+        p: {
+            k: n
+            for k in ("amended", "added")
+            if (n := sum(1 for v in views if v.change == k and p in v.payload["programs"]))
+        }
+        for p in programs
+    }
+    types = dict((t, int(n)) for t, n in re.findall(r"(\w+) (\d+)", re.search(r"By entity type: (.*)", first)[1]))
+    assert types == {
+        t: sum(1 for v in views if v.payload["entity_type"] == t) for t in {v.payload["entity_type"] for v in views}
+    }
+    amended_at = [body.index(v.name if fmt != "email" else v.name.replace("&", "&amp;")) for v in views]
+    order = {v.change: [] for v in views}
+    for v, at in zip(views, amended_at, strict=True):
+        order[v.change].append(at)
+    assert max(order["amended"]) < min(order["added"]), "amendments to listed parties come first"
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_each_part_subject_says_what_it_covers_with_the_publication_date(ofac_0223, fmt):
+    meta, views = ofac_0223
+    messages, _ = _rendered(meta, views, fmt)
+    n = len(messages)
+    assert all(m.title.startswith("OFAC SDN 2024-02-23 — ") for m in messages), "the publication's date, not the poll's"
+    if n > 1:
+        assert messages[0].title.startswith("OFAC SDN 2024-02-23 — amendments to listed parties, RUSSIA-EO14024")
+        assert [m.title.rsplit(", ", 1)[1] for m in messages] == [f"{i}/{n}" for i in range(1, n + 1)]
+        assert messages[1].title == f"OFAC SDN 2024-02-23 — new designations, RUSSIA-EO14024, 2/{n}"
+    else:
+        assert messages[0].title == "OFAC SDN 2024-02-23 — 8 amended, 553 new designations"
+    assert all(len(m.body) <= FORMATS[fmt] for m in messages)
+
+
+def _change_set(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=lambda r: r["id"])
+
+
+def test_big_sets_travel_as_csv_and_json_attachments_that_parse_back_to_the_change_set(tmp_path):
+    """A real email through a real SMTP server: summary and first entries in the body, the whole set attached."""
+    from notifier.alerts.deliver import deliver_one
+    from notifier.alerts.outbox import due
+    from notifier.ingest.pipeline import poll
+    from tests.support.receivers import SmtpSink
+
+    with SmtpSink() as smtp:
+        svc = _service(tmp_path, [{"name": "big", "channels": [{"url": smtp.url()}], "attach_above": 50}])
+        poll(svc, "us_ofac_sdn", {"main": str(real(f"{SDN}/2024-02-20_sdn.csv"))})
+        result = poll(svc, "us_ofac_sdn", {"main": str(real(f"{SDN}/2024-02-23_sdn.csv"))})
+        assert [deliver_one(svc, i).status for i in due(svc.engine)] == ["sent"]
+        [mail] = smtp.wait(1)
+    expected = _change_set(
+        [
+            {"id": c.id, "change": c.change, "kind": c.kind, "key": c.key, "name": c.name}
+            | {"before": c.before, "after": c.after, "fields": c.fields}
+            for c in result.changes
+        ]
+    )
+    files = {p.get_filename(): p.get_payload(decode=True) for p in mail.walk() if p.get_filename()}
+    stem = f"OFAC-SDN-{files_date(mail)}-changes"
+    assert sorted(files) == [f"{stem}.csv", f"{stem}.json"]
+    doc = json.loads(next(v for k, v in files.items() if k.endswith(".json")))
+    assert _change_set(doc["changes"]) == expected
+    table = csv.DictReader(io.StringIO(next(v for k, v in files.items() if k.endswith(".csv")).decode("utf-8-sig")))
+    parsed = []
+    for row in table:
+        row = {k: v[1:] if v[:2] in ("'=", "'+", "'-", "'@") else v for k, v in row.items()}  # documented prefix
+        parsed.append(
+            {"id": int(row["id"]), "change": row["change"], "kind": row["kind"], "key": row["key"], "name": row["name"]}
+            | {k: json.loads(row[k]) if row[k] else None for k in ("before", "after", "fields")}
+        )
+    assert _change_set(parsed) == expected
+    html = next(p.get_payload(decode=True).decode() for p in mail.walk() if p.get_content_type() == "text/html")
+    assert html.count("<li><b>") == 20 and "the whole set is attached as CSV and JSON" in html
+    assert "561 changes: 8 amended, 553 new designations" in html
+
+
+def files_date(mail) -> str:
+    subject = str(make_header(decode_header(mail["Subject"])))
+    return subject.split(" — ")[0].rsplit(" ", 1)[1]
+
+
+def test_each_new_designation_says_which_other_lists_already_name_the_party_and_since_when(tmp_path):
+    """Real OFAC SDN and UN files: a UN party also on OFAC is found with its UN listing date; OFAC's Russia
+    action of 2024-02-23 names parties that are not on the UN list, and the alert says so."""
+    from notifier.alerts.deliver import deliver_one
+    from notifier.alerts.outbox import due
+    from notifier.ingest.pipeline import poll
+    from tests.support.receivers import WebhookReceiver
+
+    hook = WebhookReceiver()
+    try:
+        sources = {"us_ofac_sdn": {"url": "x", "title": "OFAC SDN"}, "un_sc": {"url": "x", "title": "UN SC"}}
+        svc = _service(tmp_path, [{"name": "a", "channels": [{"url": hook.url()}], "attach_above": None}], sources)
+        poll(svc, "un_sc", {"main": str(real("un/2024-11-30_consolidated.xml"))})
+        poll(svc, "us_ofac_sdn", {"main": str(real(f"{SDN}/2024-02-20_sdn.csv"))})
+        index = svc.party_index()
+        with Session(svc.engine) as s:
+            un = [json.loads(p) for p in s.execute(select(Record.payload).where(Record.source == "un_sc")).scalars()]
+        notes = [(p, index.also_listed(p, "un_sc")) for p in un]
+        on_ofac = [(p, n) for p, n in notes if n.startswith("Also on: OFAC SDN")]
+        assert len(on_ofac) > 50, "many UN parties are also on the SDN list"
+        assert all(n == "Also on: OFAC SDN (seen " + n.split("(seen ")[1] for _, n in on_ofac), on_ofac[:3]
+        off = [n for _, n in notes if not n.startswith("Also on")]
+        assert off and all(n == "On no other list we follow (OFAC SDN)" for n in off)
+        ofac_view = next(p for p, _ in on_ofac)
+        sdn_note = index.also_listed({**ofac_view, "listed_on": None}, "us_ofac_sdn")
+        un_dates = {p["listed_on"] for p in un if index.also_listed(p, "us_ofac_sdn") == sdn_note}
+        assert re.fullmatch(r"Also on: UN SC since \d{4}-\d\d-\d\d", sdn_note) and sdn_note[-10:] in un_dates
+
+        poll(svc, "us_ofac_sdn", {"main": str(real(f"{SDN}/2024-02-23_sdn.csv"))})
+        assert {deliver_one(svc, i).status for i in due(svc.engine)} == {"sent"}
+        text = "\n".join(m["message"] for m in hook.wait(1))
+        assert text.count("On no other list we follow (UN SC)") + text.count("Also on: UN SC") == 553
+    finally:
+        hook.close()
