@@ -57,14 +57,15 @@ def ofac_0223(tmp_path_factory):
     result = poll(svc, "us_ofac_sdn", {"main": str(new)})
     views = [ChangeView(c.id, c.key, c.change, c.kind, c.name, c.before, c.after, c.fields) for c in result.changes]
     meta = SourceMeta("us_ofac_sdn", "OFAC SDN", "US", "designation", None)
-    yield meta, views
+    assert {c.published_on for c in result.changes} == {"2024-02-23"}, "the publication's date, from the file"
+    yield meta, views, "2024-02-23"
     from notifier.store.db import dispose_engines
 
     dispose_engines()
 
 
-def _rendered(meta, views, fmt):
-    messages = render_changes(meta, POLLED, views, fmt, FORMATS[fmt], published="2024-02-23")
+def _rendered(meta, views, fmt, published):
+    messages = render_changes(meta, POLLED, views, fmt, FORMATS[fmt], published=published)
     return messages, "\n".join(m.body for m in messages)
 
 
@@ -84,8 +85,8 @@ IDENTIFYING = re.compile(r"^(DOB|alt\. DOB|POB|Passport|alt\. Passport|National 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_new_designation_shows_its_birth_dates_and_identifiers(ofac_0223, fmt):
-    meta, views = ofac_0223
-    _, body = _rendered(meta, views, fmt)
+    meta, views, published = ofac_0223
+    _, body = _rendered(meta, views, fmt, published)
     text = _readable(body, fmt)
     added = [v for v in views if v.change == "added"]
     assert len(added) == 553
@@ -104,8 +105,8 @@ def test_every_new_designation_shows_its_birth_dates_and_identifiers(ofac_0223, 
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_every_amendment_shows_each_added_and_removed_value(ofac_0223, fmt):
-    meta, views = ofac_0223
-    _, body = _rendered(meta, views, fmt)
+    meta, views, published = ofac_0223
+    _, body = _rendered(meta, views, fmt, published)
     text = _readable(body, fmt)
     amended = [v for v in views if v.change == "amended"]
     assert len(amended) == 8
@@ -136,8 +137,8 @@ def test_a_changed_clause_is_shown_with_context_and_never_cut_before_the_change(
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_the_summary_comes_first_and_its_counts_match_the_events(ofac_0223, fmt):
-    meta, views = ofac_0223
-    messages, body = _rendered(meta, views, fmt)
+    meta, views, published = ofac_0223
+    messages, body = _rendered(meta, views, fmt, published)
     first = _readable(messages[0].body, fmt)
     assert "OFAC SDN, publication of 2024-02-23" in first
     assert "561 changes: 8 amended, 553 new designations" in first
@@ -170,8 +171,8 @@ def test_the_summary_comes_first_and_its_counts_match_the_events(ofac_0223, fmt)
 
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_each_part_subject_says_what_it_covers_with_the_publication_date(ofac_0223, fmt):
-    meta, views = ofac_0223
-    messages, _ = _rendered(meta, views, fmt)
+    meta, views, published = ofac_0223
+    messages, _ = _rendered(meta, views, fmt, published)
     n = len(messages)
     assert all(m.title.startswith("OFAC SDN 2024-02-23 — ") for m in messages), "the publication's date, not the poll's"
     if n > 1:
@@ -208,7 +209,8 @@ def test_big_sets_travel_as_csv_and_json_attachments_that_parse_back_to_the_chan
         ]
     )
     files = {p.get_filename(): p.get_payload(decode=True) for p in mail.walk() if p.get_filename()}
-    stem = f"OFAC-SDN-{files_date(mail)}-changes"
+    assert files_date(mail) == "2024-02-23", "the subject carries the publication's date, not the poll's"
+    stem = "OFAC-SDN-2024-02-23-changes"
     assert sorted(files) == [f"{stem}.csv", f"{stem}.json"]
     doc = json.loads(next(v for k, v in files.items() if k.endswith(".json")))
     assert _change_set(doc["changes"]) == expected

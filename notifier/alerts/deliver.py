@@ -96,7 +96,7 @@ def build_messages(svc: Service, session: Session, row: Delivery, sub: Subscribe
     meta = svc.meta(row.source or snapshot.source)
     max_body = _max_body(channel, fmt)
     attach_above = sub.attach_above if sub.attach_above is not None and can_attach(channel) else None
-    published = getattr(snapshot, "published", None)
+    published = snapshot.published_on
     key = (svc.settings.db_url, snapshot.id, snapshot.fetched_at, row.change_ids, meta, fmt, max_body, attach_above)
     return _rendered(
         key,

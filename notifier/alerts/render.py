@@ -215,36 +215,43 @@ LABELS = {  # payload field -> how an analyst calls it
     "linked_to": "Linked to",
     "title": "Title",
     "vessel": "Vessel",
+    "phones": "Phone",
+    "extra": "Other",
+    "facts": "Facts",
 }
-VESSEL_KEYS = (  # where sdn.csv/XML adapters put vessel data (top level or in `extra`)
-    ("flag", "Flag"),
-    ("vessel_flag", "Flag"),
+VESSEL_KEYS = (  # notifier.records.Vessel
+    ("flag", "flag"),
     ("imo", "IMO"),
-    ("vessel_type", "Vessel type"),
-    ("call_sign", "Call sign"),
-    ("tonnage", "Tonnage"),
-    ("grt", "GRT"),
-    ("owner", "Owner"),
-    ("vessel_owner", "Owner"),
+    ("mmsi", "MMSI"),
+    ("call_sign", "call sign"),
+    ("type", "type"),
+    ("tonnage", "tonnage"),
+    ("gross_tonnage", "GRT"),
+    ("owner", "owner"),
+    ("build_year", "built"),
 )
 
 
 def _label(name: str) -> str:
+    """ "vessel.flag" -> "Vessel flag", "birth_dates" -> "Born"."""
+    head, _, rest = name.partition(".")
+    if rest:
+        sub = dict(VESSEL_KEYS).get(rest) if head == "vessel" else None
+        return f"{_label(head)} {sub or rest.replace('_', ' ')}"
     return LABELS.get(name) or name.replace("_", " ").capitalize()
 
 
 def _vessel(p: dict[str, Any]) -> str:
-    sources = [p, p.get("extra") or {}, p.get("vessel") if isinstance(p.get("vessel"), dict) else {}]
-    facts: dict[str, str] = {}
-    for label_key, label in VESSEL_KEYS:
-        for src in sources:
-            v = src.get(label_key)
-            if v and label not in facts:
-                facts[label] = _short(v, 100)
-    imos = [i for i in p.get("identifiers") or [] if isinstance(i, dict) and "imo" in str(i.get("type", "")).lower()]
-    if imos and "IMO" not in facts:
-        facts["IMO"] = ", ".join(str(i.get("number")) for i in imos)
-    return ", ".join(f"{k} {v}" for k, v in facts.items())
+    v = p.get("vessel") if isinstance(p.get("vessel"), dict) else {}
+    return ", ".join(f"{label} {_short(v[k], 100)}" for k, label in VESSEL_KEYS if v.get(k))
+
+
+def _fact(f: Any) -> str:
+    if isinstance(f, dict):
+        return f"{f.get('type') or ''} {f.get('value') or ''}".strip() + (
+            f" ({f['country']})" if f.get("country") else ""
+        )
+    return _short(f)
 
 
 def designation_facts(p: dict[str, Any]) -> list[tuple[str, str]]:
@@ -261,14 +268,17 @@ def designation_facts(p: dict[str, Any]) -> list[tuple[str, str]]:
     add("Born", _capped(p.get("birth_dates") or [], 4))
     add("Place of birth", _capped(p.get("birth_places") or [], 3))
     add("Nationality", ", ".join(p.get("nationalities") or []))
-    for extra_list in ("citizenships", "gender"):
-        value = p.get(extra_list)
-        add(_label(extra_list), ", ".join(value) if isinstance(value, list) else _short(value))
+    citizenships = [c for c in p.get("citizenships") or [] if c not in (p.get("nationalities") or [])]
+    add("Citizenship", ", ".join(citizenships))
+    add("Gender", _short(p.get("gender")))
     add("Identifiers", "; ".join(_ident(i) for i in p.get("identifiers") or []))
-    if p.get("entity_type") == "vessel" or any(k in (p.get("extra") or {}) for k, _ in VESSEL_KEYS):
-        add("Vessel", _vessel(p))
+    add("Vessel", _vessel(p))
     add("Aliases", _capped(p.get("aliases") or [], MAX_ALIASES))
     add("Addresses", _capped(p.get("addresses") or [], MAX_ADDRESSES))
+    add("Linked to", _capped(p.get("linked_to") or [], MAX_ALIASES))
+    for key in ("websites", "emails", "phones"):
+        add(_label(key), _capped(p.get(key) or [], 3))
+    add("Facts", _capped((p.get("extra") or {}).get("facts") or [], 4, _fact))
     add("Remarks", _short(p.get("remarks"), 3 * MAX_TEXT))
     return facts
 
@@ -321,7 +331,7 @@ def field_lines(fields: list[dict[str, Any]] | None) -> list[str]:
     lines: list[str] = []
     for f in fields or []:
         label = _label(str(f.get("field", "")))
-        show = _ident if f.get("field") == "identifiers" else _short
+        show = {"identifiers": _ident, "extra.facts": _fact}.get(str(f.get("field")), _short)
         if "before" in f or "after" in f:
             b, a = f.get("before"), f.get("after")
             if isinstance(b, dict) or isinstance(a, dict):
