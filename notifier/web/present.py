@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from notifier.alerts.render import ChangeView, SourceMeta, render_changes
+from notifier.alerts.render import ChangeView, SourceMeta, entry
 from notifier.store.models import Change
 from notifier.web.queries import loads
 
@@ -27,9 +27,7 @@ def change_view(c: Change) -> ChangeView:
 
 def readable(c: Change, meta: SourceMeta) -> tuple[str, str]:
     """(headline, text) of one change exactly as a plain-text alert would say it."""
-    message = render_changes(meta, c.created_at, [change_view(c)], "text", TEXT_LIMIT)[0]
-    entry = message.body.split("\n\n", 1)[-1]
-    lines = entry.splitlines()
+    lines = entry(meta, change_view(c), "text").splitlines()
     head = lines[0].removeprefix("* ").strip() if lines else c.name
     return head, "\n".join(line.strip() for line in lines[1:])
 
