@@ -21,7 +21,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path("data"), description="Database (SQLite default), archived snapshots, broker files.")
     database_url: str | None = Field(None, description="SQLAlchemy URL; default sqlite:///<data_dir>/notifier.db.")
-    broker_url: str | None = Field(None, description="Celery broker; default: embedded filesystem broker.")
+    broker_url: str | None = Field(None, description="Celery broker; default: the embedded broker (files in data_dir).")
     sources_file: Path = Field(Path("config/sources.yaml"), description="Sources to poll.")
     subscriptions_file: Path = Field(Path("config/subscriptions.yaml"), description="Subscribers and filters.")
     user_agent: str = Field(
@@ -36,9 +36,13 @@ class Settings(BaseSettings):
     delivery_backoff: float = Field(30.0, gt=0, description="Seconds before the first retry; doubles each time.")
     delivery_backoff_max: float = Field(3600.0, gt=0, description="Longest wait between two retries (seconds).")
     delivery_timeout: float = Field(30.0, gt=0, description="Seconds one send may take (per channel).")
-    relay_interval: float = Field(30.0, gt=0, description="How often the relay looks for stuck outbox rows.")
+    relay_interval: float = Field(
+        5.0, gt=0, description="How often the relay looks for stuck outbox rows and work held by dead workers."
+    )
     relay_grace: float = Field(120.0, gt=0, description="A due row untouched this long is re-enqueued.")
-    claim_timeout: float = Field(300.0, gt=0, description="A send claimed this long ago without outcome is retried.")
+    claim_timeout: float = Field(
+        300.0, gt=0, description="Last resort: a send claimed this long ago is retried even if its worker seems alive."
+    )
     poll_time_limit: float = Field(900.0, gt=0, description="Hard time limit of one poll task (seconds).")
     poll_lock_lease: float = Field(
         30.0, gt=0, description="Seconds a crashed worker's poll lock outlives it (renewed while a poll runs)."
@@ -50,9 +54,19 @@ class Settings(BaseSettings):
     ops_outbox_max_age: float = Field(3600.0, gt=0, description="A delivery due this long but unsent: unhealthy.")
     ops_relay_backlog: int = Field(100, ge=1, description="Rows re-enqueued by one relay run before ops hear of it.")
     ops_check_interval: float = Field(60.0, gt=0, description="How often beat looks for stale sources (seconds).")
-    heartbeat_interval: float = Field(10.0, gt=0, description="Workers and beat prove they live this often (s).")
+    heartbeat_interval: float = Field(
+        3.0, gt=0, description="Workers and beat prove they live this often (s); 3 missed: dead, its work released."
+    )
+    beat_lock_timeout: float = Field(
+        6.0, ge=2, description="Seconds a killed beat's scheduler lock outlives it before a standby beat takes over."
+    )
+    first_poll_jitter: float = Field(
+        10.0, ge=0, description="At start every source is polled within this many seconds, spread at random."
+    )
     metrics_port: int | None = Field(None, ge=1, le=65535, description="Serve Prometheus metrics from each worker.")
-    metrics_addr: str = Field("0.0.0.0", description="Address the metrics endpoint listens on.")
+    metrics_addr: str = Field(
+        "127.0.0.1", description="Address the metrics endpoint listens on (0.0.0.0 to expose it to other hosts)."
+    )
     retention_archive_days: int = Field(90, ge=0, description="Raw snapshots unused this long are pruned (0: never).")
     retention_delivery_days: int = Field(90, ge=0, description="Sent deliveries older than this are pruned (0: never).")
     web_port: int | None = Field(None, ge=1, le=65535, description="Serve the web pages and API in `notifier run`.")
@@ -79,6 +93,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{ENV_PREFIX}FETCH_DEADLINE ({self.fetch_deadline:g}) must be shorter than {ENV_PREFIX}"
                 f"POLL_TIME_LIMIT ({self.poll_time_limit:g}), or the poll is killed before its download fails cleanly"
+            )
+        if self.claim_timeout <= self.delivery_timeout:
+            raise ValueError(
+                f"{ENV_PREFIX}CLAIM_TIMEOUT ({self.claim_timeout:g}) must be longer than {ENV_PREFIX}"
+                f"DELIVERY_TIMEOUT ({self.delivery_timeout:g}), or a slow send is taken from a live worker and repeated"
             )
         return self
 

@@ -32,7 +32,10 @@ def broker_settings(settings: Settings) -> dict:
             "broker_transport_options": {"visibility_timeout": visibility},
             "beat_scheduler": "tasks.beat:ResilientRedBeatScheduler",
             "redbeat_redis_url": settings.broker_url,
-            "redbeat_lock_timeout": 60,
+            # Short, and renewed at every tick (at least three per lock period): a killed beat's schedule
+            # resumes within one lock period (tasks/beat.py).
+            "redbeat_lock_timeout": settings.beat_lock_timeout,
+            "beat_max_loop_interval": settings.beat_lock_timeout / 3,
             "redbeat_key_prefix": "notifier:redbeat",
         }
     if settings.broker_url:
@@ -52,7 +55,7 @@ def broker_settings(settings: Settings) -> dict:
             # 0.1 s keeps an alert within ~2 s of its poll's start and costs two directory listings per tick.
             "polling_interval": 0.1,
         },
-        "beat_scheduler": "celery.beat:PersistentScheduler",
+        "beat_scheduler": "tasks.beat:EmbeddedScheduler",
         "beat_schedule_filename": str(folder / "beat-schedule"),
     }
 
@@ -76,6 +79,11 @@ def beat_schedule(settings: Settings) -> dict:
             "task": "tasks.ops.check_stale",
             "schedule": settings.ops_check_interval,
             "options": {"queue": DELIVER_QUEUE, "expires": settings.ops_check_interval},
+        },
+        "recover-dead-work": {
+            "task": "tasks.ops.recover",
+            "schedule": settings.relay_interval,
+            "options": {"queue": DELIVER_QUEUE, "expires": settings.relay_interval},
         },
         "ops-prune": {  # on the poll queue: poll workers hold the raw snapshot archive
             "task": "tasks.ops.prune",

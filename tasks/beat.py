@@ -1,24 +1,74 @@
-"""The beat scheduler with Redis: celery-redbeat, made to outlive a Redis restart or flush.
+"""The beat schedulers: every source polled at start (spread over a few seconds), then on its schedule.
 
-redbeat keeps its schedule and its one-leader lock in Redis. When Redis restarts empty or is flushed, plain
-redbeat either dies (the lock it extends is gone, or Redis is down when it starts) or schedules nothing (the
-entries are gone). This one waits for Redis, takes the lock again (or stands by while another beat leads) and
-re-installs the entries.
+On one machine beat keeps its schedule in a local file (celery's PersistentScheduler). With Redis it is
+celery-redbeat, made to recover in seconds: redbeat's own start-up blocks on its lock, retrying every
+max_interval (300 s), while a killed beat's lock is still live; here the lock is short (NOTIFIER_BEAT_LOCK_TIMEOUT,
+renewed at each tick, every third of it), every tick tries to take it without waiting, a lock whose holder is
+known dead (same host, pid gone) is taken at once, and a standby beat retries every STANDBY_SECONDS. Beat also
+outlives a Redis restart or flush: it waits for Redis, takes the lock again and re-installs the entries.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
+from datetime import datetime, timedelta
 
 import redis.exceptions
-from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, RedBeatScheduler, get_redis
+from celery import signals
+from celery.beat import PersistentScheduler
+from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, RedBeatScheduler, acquire_distributed_beat_lock, get_redis
+
+from notifier.ops.liveness import NO_NODE, Liveness, holder
+from notifier.settings import get_settings
 
 log = logging.getLogger("notifier.beat")
-STANDBY_SECONDS = 5.0
+STANDBY_SECONDS = 1.0
+POLL_ENTRY = "poll:"  # tasks/app.py names each source's entry poll:<source>
+
+# redbeat's start-up handler waits for the lock with sleep=max_interval: our first tick takes it instead.
+signals.beat_init.disconnect(acquire_distributed_beat_lock)
+
+
+def first_poll_delays(names: list[str], jitter: float, rng: random.Random | None = None) -> dict[str, float]:
+    """Seconds from now of each first poll: one per slot of the jitter window, in random order, so that 20
+    sources started together never hit the network (or one publisher) at the same moment."""
+    rng = rng or random.Random()
+    order = list(names)
+    rng.shuffle(order)
+    slot = jitter / len(order) if order else 0.0
+    return {name: (i + rng.random()) * slot for i, name in enumerate(order)}
+
+
+def _poll_soon(entries: dict, now: datetime) -> dict[str, datetime]:
+    """last_run_at for each poll entry so that it falls due within the first-poll window."""
+    polls = {n: e for n, e in entries.items() if n.startswith(POLL_ENTRY) and hasattr(e.schedule, "run_every")}
+    delays = first_poll_delays(sorted(polls), get_settings().first_poll_jitter)
+    stamps = {n: now - polls[n].schedule.run_every + timedelta(seconds=d) for n, d in delays.items()}
+    if stamps:
+        log.info("first polls at start", extra={"sources": len(stamps), "within_s": get_settings().first_poll_jitter})
+    return stamps
+
+
+class EmbeddedScheduler(PersistentScheduler):
+    """The one-machine scheduler: as celery's, plus every source's first poll at start."""
+
+    leading = True
+
+    def setup_schedule(self) -> None:
+        super().setup_schedule()
+        self.leading_since = self.app.now()
+        for name, last_run_at in _poll_soon(self.schedule, self.app.now()).items():
+            self.schedule[name].last_run_at = last_run_at
+        self.sync()
 
 
 class ResilientRedBeatScheduler(RedBeatScheduler):
+    leading = False
+    leading_since: datetime | None = None
+    _started_polls = False
+
     def setup_schedule(self) -> None:
         """At start too, Redis may be down: wait for it rather than exit."""
         while True:
@@ -28,20 +78,45 @@ class ResilientRedBeatScheduler(RedBeatScheduler):
                 log.warning("beat: Redis unreachable (%s); retrying in %ss", exc, STANDBY_SECONDS)
                 time.sleep(STANDBY_SECONDS)
 
+    def _take_from_dead(self, client: redis.Redis) -> bool:
+        """The lock of a beat known dead is deleted (only if it still holds that beat's token)."""
+        token = client.get(self.lock_key)
+        if token is None or not Liveness(get_settings(), workers=[]).dead(token):
+            return False
+        script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+        return bool(client.eval(script, 1, self.lock_key, token))
+
     def _lead(self) -> bool:
         """True when this beat holds the lock, taking it (without waiting) if it is free."""
         if not self.lock_key:
             return True
+        client = get_redis(self.app)
         if self.lock is None:
-            client = get_redis(self.app)
-            self.lock = client.lock(self.lock_key, timeout=self.lock_timeout, sleep=self.max_interval)
+            self.lock = client.lock(self.lock_key, timeout=self.lock_timeout, sleep=STANDBY_SECONDS)
             self.lock.lua_extend = client.register_script(LUA_EXTEND_TO_SCRIPT)
         if self.lock.owned():
             return True
-        if not self.lock.acquire(blocking=False):
+        took = self.lock.acquire(blocking=False, token=holder(NO_NODE))
+        if not took and self._take_from_dead(client):
+            took = self.lock.acquire(blocking=False, token=holder(NO_NODE))
+        if not took:
+            if self.leading:
+                log.warning("beat: lost the scheduler lock to another beat; standing by")
+            self.leading = False
             return False
-        log.warning("beat: took the scheduler lock (Redis was restarted or flushed); re-installing the schedule")
-        self.setup_schedule()
+        if self.leading_since is not None:
+            # Held it before: Redis was restarted or flushed meanwhile, so the entries may be gone too.
+            log.warning("beat: took the scheduler lock back; re-installing the schedule")
+            self.setup_schedule()
+        else:
+            log.info("beat: took the scheduler lock; scheduling")
+        self.leading, self.leading_since = True, self.app.now()
+        if not self._started_polls:
+            self._started_polls = True
+            names = [n for n in self.app.redbeat_conf.schedule if n.startswith(POLL_ENTRY)]
+            entries = {n: self.Entry.from_key(self.Entry.generate_key(self.app, n), app=self.app) for n in names}
+            for name, last_run_at in _poll_soon(entries, self.app.now()).items():
+                entries[name].reschedule(last_run_at)
         return True
 
     def tick(self, *args: object, **kwargs: object) -> float:

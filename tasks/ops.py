@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import socket
 import threading
 import time
@@ -43,8 +44,20 @@ def prune_now() -> str:
     from notifier.ops.prune import prune
 
     summary = prune(service()).summary(dry_run=False)
-    log.info("retention applied", extra={"result": summary})
+    log.debug("retention applied", extra={"result": summary})
     return summary
+
+
+def recover_now() -> int:
+    """The plain function behind the task: free the work of dead workers and send it again."""
+    from notifier.ops.recovery import recover
+    from tasks.poll import poll_source
+
+    found = recover(service())
+    enqueue_deliveries(found.deliveries)
+    for source in found.sources:
+        poll_source.apply_async((source,))
+    return len(found.deliveries) + len(found.sources)
 
 
 @shared_task(name="tasks.ops.check_stale", ignore_result=True, time_limit=120, soft_time_limit=100)
@@ -55,6 +68,11 @@ def stale_check() -> int:
 @shared_task(name="tasks.ops.prune", ignore_result=True, time_limit=1800, soft_time_limit=1700)
 def prune_task() -> str:
     return prune_now()
+
+
+@shared_task(name="tasks.ops.recover", ignore_result=True, time_limit=120, soft_time_limit=100)
+def recover_task() -> int:
+    return recover_now()
 
 
 def _write(beat: Heartbeat) -> None:
@@ -77,6 +95,12 @@ def _after_relay(sender: Any = None, retval: Any = None, state: str | None = Non
     enqueue_deliveries(alert_relay_backlog(service(), relayed))
 
 
+def pool_pids(c: Any) -> list[int]:
+    """Pids of a prefork pool's processes (none for the solo or thread pools: the worker's own pid holds)."""
+    procs = getattr(getattr(getattr(c, "pool", None), "_pool", None), "_pool", None) or []
+    return sorted(p.pid for p in procs if getattr(p, "pid", None))
+
+
 class WorkerHeartbeat(bootsteps.StartStopStep):
     """Writes this worker's heartbeat from the consumer's own timer while it is connected to the broker;
     a clean shutdown removes it (scaled down is not dead)."""
@@ -93,8 +117,14 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
         name = f"{c.hostname}[{','.join(queues)}]"
         if self.beat is None or self.beat.name != name:
             self.beat = Heartbeat(kind="worker", name=name, info={"queues": queues})
+        self._beat(c)
+        self.tref = c.timer.call_repeatedly(get_settings().heartbeat_interval, self._beat, (c,), priority=10)
+
+    def _beat(self, c: Any) -> None:
+        # The pool's pids: a claim held by a pool process that is no longer listed is known dead (ops/liveness).
+        assert self.beat is not None
+        self.beat.info["pids"] = pool_pids(c)
         _write(self.beat)
-        self.tref = c.timer.call_repeatedly(get_settings().heartbeat_interval, _write, (self.beat,), priority=10)
 
     def stop(self, c: Any) -> None:
         if self.tref is not None:
@@ -112,19 +142,25 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
 
 @signals.beat_init.connect
 def _beat_heartbeat(sender: Any = None, **_kw: Any) -> None:
-    """Beat has no timer of its own to hook: a thread reports when the scheduler last ticked."""
+    """Beat has no timer of its own to hook: a thread reports when the scheduler last ticked and whether this
+    beat leads (schedules) or stands by, and since when it leads (the hand-over `notifier status` shows)."""
     service_ = sender
     settings = get_settings()
-    beat = Heartbeat(kind="beat", name=f"beat@{socket.gethostname()}")
+    scheduler = getattr(service_, "scheduler", None)  # built here, in beat's own thread, not in the heartbeat's
+    beat = Heartbeat(kind="beat", name=f"beat-{os.getpid()}@{socket.gethostname()}")
     stopping = getattr(service_, "_is_shutdown", None) or threading.Event()
 
     def tick_info() -> dict[str, Any]:
+        role = {"role": "leader" if getattr(scheduler, "leading", True) else "standby"}
+        since = getattr(scheduler, "leading_since", None)
+        if since is not None:
+            role["leading_since"] = since.isoformat()
         last_tick = getattr(service_, "_last_tick", False)
         if last_tick is False:  # a Celery without the tick stamp: the thread's life is all we can tell
-            return {"ticked_at": utcnow().isoformat()}
+            return {"ticked_at": utcnow().isoformat(), **role}
         interval = getattr(service_, "effective_max_interval", None) or getattr(service_, "max_interval", 0) or 0
         ticked = None if last_tick is None else utcnow() - timedelta(seconds=time.monotonic() - last_tick)
-        return {"ticked_at": ticked.isoformat() if ticked else None, "tick_limit": 2 * float(interval)}
+        return {"ticked_at": ticked.isoformat() if ticked else None, "tick_limit": 2 * float(interval), **role}
 
     def remove() -> None:
         try:

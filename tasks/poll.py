@@ -10,6 +10,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from notifier.alerts.outbox import pending_for_snapshot
 from notifier.ingest.locks import source_lock
 from notifier.ingest.pipeline import poll
+from notifier.ops.liveness import holder
+from notifier.ops.recovery import POLL_LOCK
 from tasks.service import service
 
 log = logging.getLogger("notifier.tasks")
@@ -24,10 +26,11 @@ def poll_and_enqueue(source_id: str) -> str:
         log.error("unknown source in a poll message", extra={"source": source_id})
         return "unknown source"
     with source_lock(
-        f"poll:{source_id}",
+        f"{POLL_LOCK}{source_id}",
         redis_url=svc.settings.broker_url,
         lock_dir=svc.settings.data_dir / "locks",
         ttl=svc.settings.poll_lock_lease,
+        owner=holder(),
     ) as held:
         if not held:
             log.info("poll skipped: another worker holds the lock", extra={"source": source_id})

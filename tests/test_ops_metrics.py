@@ -65,6 +65,19 @@ def test_a_healthy_service_reads_healthy_with_every_figure(make_ctx):
     assert value(m, "notifier_relay_last_run_age_seconds") < 60
 
 
+def test_a_source_never_polled_reads_starting_not_healthy(make_ctx):
+    svc = make_ctx(OFAC)
+    live(svc.settings)
+    m = scrape(svc)
+    src = {"source": "us_ofac_cons"}
+    assert value(m, "notifier_source_healthy", **src) == 0 and value(m, "notifier_source_polled", **src) == 0
+    assert value(m, "notifier_healthy") == 0 and value(m, "notifier_starting") == 1
+    baseline(svc)
+    m = scrape(svc)
+    assert value(m, "notifier_source_healthy", **src) == 1 and value(m, "notifier_source_polled", **src) == 1
+    assert value(m, "notifier_healthy") == 1 and value(m, "notifier_starting") == 0
+
+
 def test_a_failing_source_and_a_dead_delivery_read_unhealthy(make_ctx, tmp_path):
     hook = WebhookReceiver()
     try:

@@ -83,12 +83,17 @@ def test_fresh_polls_live_workers_and_a_scheduling_beat_read_healthy(make_ctx):
     assert data["beat"]["relay_last_relayed"] == 0
 
 
-def test_a_source_never_polled_is_waiting_not_unhealthy(make_ctx):
+def test_a_source_never_polled_is_starting_not_healthy_until_its_first_poll(make_ctx):
     svc = make_ctx({**OFAC, "un_sc": {"url": "x", "enabled": False}})
     live(svc.settings)
     report = collect(svc)
-    assert [s.condition for s in report.sources] == ["disabled", "never polled"]
-    assert report.healthy, report.all_problems
+    assert [s.condition for s in report.sources] == ["disabled", "starting"]
+    assert not report.all_problems and not report.healthy
+    assert report.as_dict()["condition"] == "starting"
+    assert report.as_dict()["waiting_for_first_poll"] == ["us_ofac_cons"]
+    baseline(svc)
+    report = collect(svc)
+    assert report.healthy and report.condition == "healthy", report.all_problems
 
 
 def test_failed_polls_turn_a_source_unhealthy_at_the_threshold(make_ctx, tmp_path):

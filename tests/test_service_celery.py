@@ -61,6 +61,7 @@ def write_config(folder, source_url: str, subscribers: list[dict], schedule: str
         "NOTIFIER_RELAY_INTERVAL": "1",
         "NOTIFIER_RELAY_GRACE": "2",
         "NOTIFIER_CLAIM_TIMEOUT": "5",
+        "NOTIFIER_DELIVERY_TIMEOUT": "3",
     }
 
 

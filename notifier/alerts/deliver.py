@@ -30,6 +30,7 @@ from notifier.alerts.render import ChangeView, Message, render_changes, render_d
 from notifier.alerts.render_watchlist import render_watchlist
 from notifier.alerts.router import ops_rows
 from notifier.alerts.subscriptions import Channel, Subscriber
+from notifier.ops.liveness import holder
 from notifier.redact import scrub
 from notifier.store.models import Change, Delivery, Snapshot
 from notifier.timeutil import utcnow
@@ -215,7 +216,7 @@ def _claim(svc: Service, delivery_id: int) -> bool:
                 Delivery.status == "pending",
                 Delivery.next_attempt_at <= now + timedelta(seconds=1),
             )
-            .values(status="sending", claimed_at=now, attempts=Delivery.attempts + 1)
+            .values(status="sending", claimed_at=now, claimed_by=holder(), attempts=Delivery.attempts + 1)
         ).rowcount
     return bool(claimed)
 

@@ -6,6 +6,7 @@ cannot. The relay releases stale claims and returns the ids of rows that are due
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import Engine, select, update
@@ -35,6 +36,32 @@ def relay(engine: Engine, *, grace: float, claim_timeout: float, limit: int = 50
         if ids:
             session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(next_attempt_at=now))
     return ids
+
+
+def release_dead_claims(engine: Engine, is_dead: Callable[[str], bool]) -> list[int]:
+    """Ids of rows being sent by a process now known dead, made pending again at once (the caller enqueues them).
+
+    The claim_timeout of `relay` stays the last resort, for holders whose death cannot be told.
+    """
+    now = utcnow()
+    released = []
+    with Session(engine) as session, session.begin():
+        claims = session.execute(
+            select(Delivery.id, Delivery.claimed_by).where(
+                Delivery.status == "sending", Delivery.claimed_by.is_not(None)
+            )
+        ).all()
+        for delivery_id, claimed_by in claims:
+            if not is_dead(claimed_by):
+                continue
+            done = session.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery_id, Delivery.status == "sending", Delivery.claimed_by == claimed_by)
+                .values(status="pending", next_attempt_at=now, claimed_at=None, claimed_by=None)
+            ).rowcount
+            if done:
+                released.append(delivery_id)
+    return released
 
 
 def due(engine: Engine, limit: int = 5000) -> list[int]:

@@ -21,11 +21,12 @@ COLOURS = {
     "alive": "green",
     "scheduling": "green",
     "standby": "cyan",
-    "never polled": "dim",
+    "starting": "yellow",
     "disabled": "dim",
     "unhealthy": "red",
     "lost": "red",
     "stalled": "red",
+    "replaced": "dim",
 }
 
 
@@ -33,6 +34,10 @@ def _ago(now: datetime, then: datetime | None) -> str:
     from notifier.ops.health import ago
 
     return "-" if then is None else f"{ago((now - then).total_seconds())} ago"
+
+
+def _since(iso: str | None) -> str:
+    return f" since {when(datetime.fromisoformat(iso))}" if iso else ""
 
 
 @app.command()
@@ -86,7 +91,7 @@ def status(
             p.beat.name,
             p.beat.kind,
             ",".join(p.beat.info.get("queues", [])) or "-",
-            f"[{COLOURS[p.state]}]{p.state}[/]",
+            f"[{COLOURS[p.state]}]{p.state}[/]" + _since(p.beat.info.get("leading_since")),
             _ago(now, p.beat.seen_at),
             f"{p.beat.host}/{p.beat.pid}",
         )
@@ -101,6 +106,10 @@ def status(
     if report.healthy:
         out.print("[green]healthy[/]")
         return
+    if not report.all_problems:
+        waiting = report.waiting_for
+        out.print(f"[yellow]starting[/]: {len(waiting)} source(s) not polled yet ({', '.join(waiting)})")
+        raise typer.Exit(1)
     out.print(f"[red]UNHEALTHY[/] ({len(report.all_problems)} problems):")
     for problem in report.all_problems:
         out.print(f"  - {scrub(problem)}", markup=False)
@@ -125,7 +134,7 @@ def health(
 @app.command()
 def metrics(
     port: Annotated[int, typer.Option(help="Port of the /metrics endpoint.")] = 9808,
-    addr: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+    addr: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0: every interface).")] = "127.0.0.1",
 ) -> None:
     """Serve Prometheus metrics (read from the database at each scrape) until stopped."""
     from notifier.ops.metrics import serve

@@ -16,7 +16,16 @@ def _celery_app():  # noqa: ANN202
     return celery_app
 
 
-def _worker_argv(queues: str, concurrency: int | None, beat: bool) -> list[str]:
+def node_name(name: str | None) -> str:
+    """Every worker process its own node name (default notifier-<pid>@<host>), so that two workers on one host
+    keep two heartbeats and status counts both; `%h` is Celery's placeholder for the host name."""
+    import os
+
+    name = name or f"notifier-{os.getpid()}"
+    return name if "@" in name else f"{name}@%h"
+
+
+def _worker_argv(queues: str, concurrency: int | None, beat: bool, name: str | None = None) -> list[str]:
     from notifier.settings import get_settings
 
     settings = get_settings()
@@ -31,6 +40,8 @@ def _worker_argv(queues: str, concurrency: int | None, beat: bool) -> list[str]:
         "-E",
         "--without-gossip",
         "--without-mingle",
+        "-n",
+        node_name(name),
     ]
     if beat:
         argv.append("-B")
@@ -70,13 +81,18 @@ def _start_web() -> None:
 def worker(
     queues: Annotated[str, typer.Option(help="Queues to consume: poll, deliver or both.")] = "poll,deliver",
     concurrency: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
+    name: Annotated[
+        str | None, typer.Option(help="Node name, unique per worker (default notifier-<pid>@<host>).")
+    ] = None,
 ) -> None:
     """A worker without beat, for deployments with several workers (scale with more processes or hosts)."""
     for q in queues.split(","):
         if q not in ("poll", "deliver"):
             fail(f"--queues: unknown queue {q!r}; use poll, deliver or poll,deliver")
+    if name is not None and not name.replace("@", "").replace("-", "").replace("_", "").replace(".", "").isalnum():
+        fail(f"--name: {name!r} is not a node name; use letters, digits, - _ . and at most one @host")
     celery_app = _celery_app()
-    celery_app.worker_main(_worker_argv(queues, concurrency, beat=False))
+    celery_app.worker_main(_worker_argv(queues, concurrency, beat=False, name=name))
 
 
 @app.command()

@@ -31,7 +31,7 @@ def beat_state(beat: Heartbeat, settings: Settings, now: datetime) -> str:
     if beat.age(now) > stale_after(settings):
         return "lost"
     ticked = beat.info.get("ticked_at")
-    if ticked is None:
+    if ticked is None or beat.info.get("role") == "standby":
         return "standby"
     limit = max(MIN_TICK_LIMIT, float(beat.info.get("tick_limit") or 0)) + stale_after(settings)
     return "scheduling" if (now - datetime.fromisoformat(ticked)).total_seconds() <= limit else "stalled"

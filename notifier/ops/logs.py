@@ -9,6 +9,7 @@ import sys
 from notifier.redact import scrub
 from notifier.settings import Settings
 
+HOUSEKEEPING = ("alembic", "apprise", "celery.app.trace", "celery.worker.strategy", "celery.beat")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
 
@@ -78,5 +79,9 @@ def setup_logging(settings: Settings) -> None:
     handler._notifier = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(settings.log_level)
-    # Alembic announces every start at INFO; only its warnings matter to an operator.
-    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # Housekeeping only at DEBUG: Alembic announces every start; Celery logs each task received and each
+    # "succeeded" (even for a poll that failed: the pipeline logs each poll's outcome), beat each task it sends,
+    # Apprise each notification (notifier.alerts.deliver logs each delivery's outcome).
+    # Task failures (ERROR) and Celery's warnings still show.
+    for name in HOUSEKEEPING:
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))

@@ -30,7 +30,10 @@ def _gauge(name: str, doc: str, value: float | None = None, labels: list[str] | 
 
 def source_metrics(report: Report) -> Iterator[Metric]:
     labels = ["source"]
-    healthy = _gauge("notifier_source_healthy", "1 when the source passes every health rule", labels=labels)
+    healthy = _gauge(
+        "notifier_source_healthy", "1 when the source has been polled and passes every health rule", labels=labels
+    )
+    polled = _gauge("notifier_source_polled", "1 once the source has been polled since it was added", labels=labels)
     age = _gauge("notifier_source_last_success_age_seconds", "Seconds since the last successful poll", labels=labels)
     stamp = _gauge("notifier_source_last_success_timestamp_seconds", "Time of the last successful poll", labels=labels)
     schedule = _gauge("notifier_source_schedule_seconds", "How often the source is polled", labels=labels)
@@ -46,7 +49,8 @@ def source_metrics(report: Report) -> Iterator[Metric]:
         if not s.enabled:
             continue
         sid, st = [s.source], s.state
-        healthy.add_metric(sid, 0 if s.problems else 1)
+        healthy.add_metric(sid, 0 if s.problems or s.never_polled else 1)
+        polled.add_metric(sid, 0 if s.never_polled else 1)
         schedule.add_metric(sid, s.schedule)
         if st is not None and st.last_success_at is not None:
             age.add_metric(sid, (report.at - st.last_success_at).total_seconds())
@@ -60,7 +64,7 @@ def source_metrics(report: Report) -> Iterator[Metric]:
         for kind, n in s.changes.items():
             changes.add_metric([s.source, kind], n)
         quarantines.add_metric(sid, s.quarantines)
-    yield from (healthy, age, stamp, schedule, duration, records, failures, quarantined, changes, quarantines)
+    yield from (healthy, polled, age, stamp, schedule, duration, records, failures, quarantined, changes, quarantines)
 
 
 def outbox_metrics(report: Report) -> Iterator[Metric]:
@@ -123,7 +127,10 @@ class ServiceCollector(Collector):
                 report = None
         yield _gauge("notifier_up", "1 when the database answered this scrape", 0 if report is None else 1)
         if report is not None:
-            yield _gauge("notifier_healthy", "1 when `notifier status` finds nothing unhealthy", int(report.healthy))
+            yield _gauge("notifier_healthy", "1 when `notifier status` says healthy", int(report.healthy))
+            yield _gauge(
+                "notifier_starting", "1 while an enabled source waits for its first poll", int(bool(report.waiting_for))
+            )
             yield from source_metrics(report)
             yield from outbox_metrics(report)
             yield from process_metrics(report)

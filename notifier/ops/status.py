@@ -8,7 +8,7 @@ process, so it tells the truth across processes, machines and restarts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, func, select
@@ -68,7 +68,11 @@ class SourceHealth:
             return "disabled"
         if self.problems:
             return "unhealthy"
-        return "never polled" if self.state is None or self.state.last_poll_at is None else "ok"
+        return "starting" if self.never_polled else "ok"
+
+    @property
+    def never_polled(self) -> bool:
+        return self.state is None or self.state.last_poll_at is None
 
 
 @dataclass
@@ -85,11 +89,12 @@ class OutboxHealth:
 @dataclass
 class ProcessHealth:
     beat: Heartbeat
-    state: str  # worker: alive | lost; beat: scheduling | standby | stalled | lost
+    state: str  # worker: alive | lost; beat: scheduling | standby | stalled | lost | replaced
 
     @property
     def healthy(self) -> bool:
-        return self.state in ("alive", "scheduling", "standby")
+        # "replaced": a beat that died after another beat took the lead from it (the hand-over happened)
+        return self.state in ("alive", "scheduling", "standby", "replaced")
 
 
 @dataclass
@@ -109,8 +114,19 @@ class Report:
         return found + [f"outbox: {p}" for p in self.outbox.problems] + self.problems
 
     @property
+    def waiting_for(self) -> list[str]:
+        """Enabled sources not polled yet: the service is starting, not healthy, until each has been."""
+        return [s.source for s in self.sources if s.enabled and s.never_polled]
+
+    @property
     def healthy(self) -> bool:
-        return not self.all_problems
+        return not self.all_problems and not self.waiting_for
+
+    @property
+    def condition(self) -> str:
+        if self.all_problems:
+            return "unhealthy"
+        return "starting" if self.waiting_for else "healthy"
 
     def live_workers(self, queue: str) -> int:
         return sum(1 for w in self.workers if w.healthy and queue in w.beat.info.get("queues", []))
@@ -129,6 +145,8 @@ class Report:
             by_channel.setdefault(ctype or "-", {})[status] = n
         return {
             "healthy": self.healthy,
+            "condition": self.condition,
+            "waiting_for_first_poll": self.waiting_for,
             "problems": self.all_problems,
             "at": when(self.at),
             "sources": [
@@ -265,6 +283,7 @@ def _processes(ctx: Context, report: Report) -> None:
         return
     report.workers = [ProcessHealth(b, worker_state(b, settings, now)) for b in workers]
     report.beats = [ProcessHealth(b, beat_state(b, settings, now)) for b in beats]
+    _hand_over(report.beats)
     report.relay = next((t for t in tasks if t.name == RELAY_TASK), None)
     for w in report.workers:
         if not w.healthy:
@@ -290,6 +309,18 @@ def _processes(ctx: Context, report: Report) -> None:
                 f"beat: the outbox relay has not run for {ago((now - last).total_seconds())} "
                 f"(scheduled every {ago(settings.relay_interval)})"
             )
+
+
+def _hand_over(beats: list[ProcessHealth]) -> None:
+    """A lost or stalled beat whose schedule another beat took over since is history, not a problem."""
+    since = [
+        datetime.fromisoformat(b.beat.info["leading_since"])
+        for b in beats
+        if b.state == "scheduling" and b.beat.info.get("leading_since")
+    ]
+    for b in beats:
+        if b.state in ("lost", "stalled") and since and max(since) >= b.beat.seen_at - timedelta(minutes=5):
+            b.state = "replaced"
 
 
 def collect(ctx: Context, now: datetime | None = None) -> Report:

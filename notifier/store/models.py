@@ -110,6 +110,7 @@ class Delivery(SQLModel, table=True):
     parts_sent: int = 0
     next_attempt_at: datetime
     claimed_at: datetime | None = None  # when a worker took it; a stale claim is released by the relay
+    claimed_by: str | None = Field(default=None, max_length=300)  # notifier.ops.liveness.holder() of the sender
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime
     sent_at: datetime | None = None
