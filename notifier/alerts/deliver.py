@@ -247,6 +247,16 @@ def deliver_one(svc: Service, delivery_id: int) -> Outcome:
     return _finish(svc, row, sent, len(messages), error, permanent=found is None)
 
 
+def send_now(svc: Service, ids: list[int]) -> dict[str, int]:
+    """Deliver outbox rows in this process, at once: what a CLI command makes is not left for the relay.
+    The claim in deliver_one keeps a running worker from sending the same row again."""
+    counts: dict[str, int] = {}
+    for delivery_id in ids:
+        status = deliver_one(svc, delivery_id).status
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
 def _record_part(svc: Service, delivery_id: int, sent: int) -> None:
     """Record a part Apprise confirmed, and renew the claim (the relay frees only claims idle this long).
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from notifier.store.models import Delivery
@@ -84,3 +84,18 @@ def pending_for_snapshot(engine: Engine, snapshot_id: int) -> list[int]:
                 select(Delivery.id).where(Delivery.snapshot_id == snapshot_id, Delivery.status == "pending")
             ).scalars()
         )
+
+
+def last_id(engine: Engine) -> int:
+    """The newest outbox row's id (0 for none): rows written after it are what a command just caused."""
+    with Session(engine) as session:
+        return session.execute(select(func.max(Delivery.id))).scalar() or 0
+
+
+def pending_since(engine: Engine, after_id: int, snapshot_id: int | None = None) -> list[int]:
+    """Pending rows written after `after_id`: those of the snapshot (if given) and ops alerts."""
+    with Session(engine) as session:
+        query = select(Delivery.id).where(Delivery.id > after_id, Delivery.status == "pending")
+        if snapshot_id is not None:
+            query = query.where((Delivery.snapshot_id == snapshot_id) | (Delivery.purpose == "ops"))
+        return list(session.execute(query.order_by(Delivery.id)).scalars())

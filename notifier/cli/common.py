@@ -48,6 +48,18 @@ def when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
+def every(seconds: float) -> str:
+    """A schedule as people write it: 5m, 6h, 1d (the largest unit that divides it), else seconds."""
+    s = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if s >= size and s % size == 0:
+            return f"{s // size}{unit}"
+    return f"{s}s"
+
+
+EXIT_QUARANTINED = 3  # `notifier poll`: the snapshot was quarantined (nobody alerted; see `notifier quarantine`)
+
+
 def main() -> None:
     """Entry point: one clear line for every error a user can cause."""
     try:

@@ -12,7 +12,7 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifier.cli.common import app, context, err, fail, out, require_source, when
+from notifier.cli.common import EXIT_QUARANTINED, app, context, err, every, fail, out, require_source, when
 from notifier.redact import scrub
 
 
@@ -50,7 +50,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
                 "last_success": when(st.last_success_at) if st else "-",
                 "records": st.record_count if st else None,
                 "last_change": when(st.last_change_at) if st else "-",
-                "status": (st.last_status or "never polled") if st else "never polled",
+                "status": "disabled" if not cfg.enabled else (st and st.last_status) or "never polled",
                 "failures": st.consecutive_failures if st else 0,
                 "last_error": scrub(st.last_error or "") if st else "",
             }
@@ -72,7 +72,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
         table.add_row(
             r["source"],
             r["jurisdiction"],
-            f"{int(r['schedule_s'])}s",
+            every(r["schedule_s"]),
             r["last_success"],
             str(r["records"] if r["records"] is not None else "-"),
             r["last_change"],
@@ -86,15 +86,27 @@ def poll(
     source: Annotated[str, typer.Argument(help="Source id from config/sources.yaml.")],
     url: Annotated[str | None, typer.Option(help="Fetch the main part from this URL or file instead.")] = None,
 ) -> None:
-    """Poll one source now, through the whole pipeline, and print what happened."""
+    """Poll one source now, through the whole pipeline, print what happened and send its alerts at once.
+
+    Exit codes: 0 accepted or unchanged, 1 failed, 3 quarantined (nobody alerted; see `notifier quarantine`).
+    """
+    from notifier.alerts.deliver import send_now
+    from notifier.alerts.outbox import last_id, pending_since
     from notifier.ingest.pipeline import poll as run_poll
 
     ctx = context()
     require_source(ctx, source)
+    before = last_id(ctx.engine)
     result = run_poll(ctx, source, {"main": url} if url else None)
     out.print(f"{source}: {result.summary()}", markup=False)
+    if result.snapshot_id is not None:
+        sent = send_now(ctx, pending_since(ctx.engine, before, result.snapshot_id))
+        if sent:
+            out.print("alerts: " + ", ".join(f"{n} {s}" for s, n in sorted(sent.items())), markup=False)
     if result.status == "failed":
         raise typer.Exit(1)
+    if result.status == "quarantined":
+        raise typer.Exit(EXIT_QUARANTINED)
 
 
 @app.command()

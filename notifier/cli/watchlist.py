@@ -42,22 +42,19 @@ def watchlist_import(
         out.print(f"warning: {line}", markup=False)
     out.print(
         f"{sub.name}: {result.entries} counterparties imported, {len(result.problems)} bad rows left out; "
-        f"{result.hits} matches with active designations (report queued to {len(result.report_ids)} channel(s))",
+        f"{result.hits} matches with active designations (report to {len(result.report_ids)} channel(s))",
         markup=False,
     )
     if result.report_ids:
-        _enqueue(svc, result.report_ids)
+        _send_report(svc, result.report_ids)
 
 
-def _enqueue(svc, ids: list[int]) -> None:  # noqa: ANN001
-    """Hand the report to the workers; without a reachable broker the relay or `notifier deliver` sends it."""
-    try:
-        from tasks.deliver import deliver
+def _send_report(svc, ids: list[int]) -> None:  # noqa: ANN001
+    """Send the report now, from this process (a CLI-made alert does not wait for the relay)."""
+    from notifier.alerts.deliver import send_now
 
-        for delivery_id in ids:
-            deliver.apply_async((delivery_id,), retry=False)
-    except Exception as exc:  # noqa: BLE001 - the outbox row is the truth; sending later is fine
-        out.print(f"report stored in the outbox; it goes out with the next relay ({type(exc).__name__})", markup=False)
+    sent = send_now(svc, ids)
+    out.print("report: " + ", ".join(f"{n} {s}" for s, n in sorted(sent.items())), markup=False)
 
 
 @watchlist_app.command("show")
@@ -189,7 +186,6 @@ def watchlist_review(
     last = done["reviews"][-1]
     out.print(
         f"hit {done['id']} ({done['entry_name']} ~ {done['record_name']}, {done['source']} {done['key']}): "
-        f"{last['decision']} by {last['actor']} at {last['at'][:19]}Z"
-        + (f": {last['note']}" if last["note"] else ""),
+        f"{last['decision']} by {last['actor']} at {last['at'][:19]}Z" + (f": {last['note']}" if last["note"] else ""),
         markup=False,
     )
