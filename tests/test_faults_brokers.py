@@ -164,7 +164,7 @@ def test_two_workers_and_two_beats_poll_once_per_interval_and_send_each_alert_on
             wait_for(lambda: all_sent(ledger), 30, what="the alert")
             problems = ledger.problems()
             took_part = [p.name for p in procs[:2] if "tasks.poll.poll_source" in p.log()]
-            leaders = [p.name for p in procs[2:] if "Sending due task poll:" in p.log()]
+            leaders = [p.name for p in procs[2:] if "took the scheduler lock" in p.log()]
     finally:
         for p in procs:
             p.stop(10)

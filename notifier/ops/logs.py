@@ -9,7 +9,7 @@ import sys
 from notifier.redact import scrub
 from notifier.settings import Settings
 
-HOUSEKEEPING = ("alembic", "apprise", "celery.app.trace", "celery.worker.strategy", "celery.beat")
+HOUSEKEEPING = ("alembic", "apprise", "celery.worker.strategy", "celery.beat")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
 
@@ -63,6 +63,13 @@ class TaskContext(logging.Filter):
         return True
 
 
+class NoSuccessLines(logging.Filter):
+    """Celery's "Task ... succeeded in 0.02s: 'failed: ...'" says nothing true or new; its retries and failures do."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "succeeded in" not in str(record.msg)
+
+
 def formatter(settings: Settings) -> logging.Formatter:
     return JsonFormatter() if settings.log_format == "json" else KeyValueFormatter()
 
@@ -79,9 +86,14 @@ def setup_logging(settings: Settings) -> None:
     handler._notifier = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(settings.log_level)
-    # Housekeeping only at DEBUG: Alembic announces every start; Celery logs each task received and each
+    # Housekeeping only at DEBUG: Alembic announces every start; Celery each task received and each
     # "succeeded" (even for a poll that failed: the pipeline logs each poll's outcome), beat each task it sends,
-    # Apprise each notification (notifier.alerts.deliver logs each delivery's outcome).
-    # Task failures (ERROR) and Celery's warnings still show.
+    # Apprise each notification (notifier.alerts.deliver logs each delivery's outcome). Task failures and
+    # retries, and every warning, still show.
     for name in HOUSEKEEPING:
         logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
+    trace = logging.getLogger("celery.app.trace")
+    for f in [f for f in trace.filters if isinstance(f, NoSuccessLines)]:
+        trace.removeFilter(f)
+    if root.level > logging.DEBUG:
+        trace.addFilter(NoSuccessLines())
