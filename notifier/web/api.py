@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,12 +47,13 @@ def change_filter(
 
 def _items(request: Request, rows: list) -> list[dict[str, Any]]:
     ctx = request.app.state.ctx
+    changes_url = str(request.url_for("changes"))
     out = []
     for c, snap in rows:
         meta = ctx.meta(c.source)
         payload = queries.loads(c.after) or queries.loads(c.before) or {}
         item = queries.change_dict(c, snap, meta, queries.official_link(payload, meta))
-        item["html_url"] = str(request.url_for("change_detail", change_id=c.id))
+        item["html_url"] = f"{changes_url}/{c.id}"
         out.append(item)
     return out
 
@@ -64,7 +65,7 @@ def api_changes(
     limit: int = Query(100, ge=1, le=queries.MAX_LIMIT),
     flt: queries.ChangeFilter = Depends(change_filter),
     who: Principal = Depends(api_reader),
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Change events after the cursor, oldest first, and the cursor to ask with next.
 
     Poll with `since=<next>` for ever: every event arrives exactly once, in commit order, even when polls run
@@ -72,7 +73,7 @@ def api_changes(
     """
     with Session(request.app.state.ctx.engine) as session:
         d = queries.delta(session, flt, request.app.state.ctx.metas, since, limit)
-    return {"items": _items(request, d.items), "next": d.next}
+    return JSONResponse({"items": _items(request, d.items), "next": d.next})  # plain JSON: no re-encoding pass
 
 
 @router.get("/api/changes.csv", tags=["changes"], response_class=StreamingResponse)
@@ -367,6 +368,7 @@ def feed(
     with Session(ctx.engine) as session:
         rows = queries.newest(session, flt, ctx.metas, FEED_SIZE)
     entries = []
+    changes_url = str(request.url_for("changes"))
     for c, _snap in rows:
         meta = ctx.meta(c.source)
         head, text = readable(c, meta)
@@ -375,7 +377,7 @@ def feed(
             {
                 "id": f"tag:sanctions-notifier,2025:change/{c.source}/{c.id}",
                 "title": f"{meta.title}: {head}",
-                "link": str(request.url_for("change_detail", change_id=c.id)),
+                "link": f"{changes_url}/{c.id}",
                 "official": queries.official_link(payload, meta),
                 "updated": c.created_at,
                 "summary": text or head,
@@ -387,7 +389,7 @@ def feed(
         feed_id=f"tag:sanctions-notifier,2025:changes?{flt.query_string()}",
         title=f"Sanctions changes ({described})",
         self_url=str(request.url),
-        html_url=str(request.url_for("changes")) + (f"?{flt.query_string()}" if flt.active else ""),
+        html_url=changes_url + (f"?{flt.query_string()}" if flt.active else ""),
         updated=rows[0][0].created_at if rows else utcnow(),
         entries=entries,
     )

@@ -87,10 +87,15 @@ def changes(request: Request, who: Principal = Depends(reader)) -> HTMLResponse:
         page = max(1, int(request.query_params.get("page") or 1))
     except ValueError:
         raise HTTPException(400, "page: use a whole number") from None
+    offset = (page - 1) * PAGE_SIZE
     with Session(ctx.engine) as session:
-        rows = queries.newest(session, flt, ctx.metas, PAGE_SIZE, (page - 1) * PAGE_SIZE)
-        total = queries.count(session, flt, ctx.metas)
-    pages = max(1, -(-total // PAGE_SIZE))
+        rows = queries.newest(session, flt, ctx.metas, PAGE_SIZE, offset)
+        # a page that is not full says the total itself; otherwise count (up to a cap)
+        total = offset + len(rows) if len(rows) < PAGE_SIZE and (rows or page == 1) else None
+        if total is None:
+            total = queries.count(session, flt, ctx.metas)
+    more = total > queries.COUNT_CAP
+    pages = max(1, -(-min(total, queries.COUNT_CAP) // PAGE_SIZE))
     return render(
         request,
         "changes.html",
@@ -100,6 +105,7 @@ def changes(request: Request, who: Principal = Depends(reader)) -> HTMLResponse:
         page=page,
         pages=pages,
         total=total,
+        more=more,
         kinds=queries.KINDS,
         change_types=queries.CHANGE_TYPES,
         jurisdictions=sorted({m.jurisdiction for m in ctx.metas.values() if m.jurisdiction}),

@@ -91,7 +91,7 @@ class ChangeFilter:
             chosen = {s for s in chosen if s in metas and metas[s].jurisdiction.upper() in self.jurisdictions}
         return sorted(chosen)
 
-    def apply(self, stmt: Select, metas: Mapping[str, SourceMeta]) -> Select:
+    def apply(self, stmt: Select, metas: Mapping[str, SourceMeta], dialect: str = "postgresql") -> Select:
         ids = self.source_ids(metas)
         if ids is not None:
             stmt = stmt.where(Change.source.in_(ids))
@@ -108,8 +108,13 @@ class ChangeFilter:
         if self.date_to:
             stmt = stmt.where(Change.created_at < datetime.combine(self.date_to + timedelta(days=1), time(), UTC))
         if self.q:
+            # the name by substring (LIKE ignores ASCII case on SQLite; ILIKE folds any case on PostgreSQL), the key
+            # exactly: a key substring search would double the scan for little use
             pattern = f"%{_like(self.q)}%"
-            stmt = stmt.where(or_(Change.name.ilike(pattern, escape="\\"), Change.key.ilike(pattern, escape="\\")))
+            by_name = Change.name.like(pattern, escape="\\") if dialect == "sqlite" else Change.name.ilike(
+                pattern, escape="\\"
+            )
+            stmt = stmt.where(or_(by_name, Change.key == self.q))
         return stmt
 
     def query(self) -> list[tuple[str, str]]:
@@ -145,14 +150,31 @@ def _like(text: str) -> str:
 
 
 def newest(session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta], limit: int, offset: int = 0):  # noqa: ANN201
-    """A page of changes, newest first, with their snapshot (one query; the count is separate)."""
-    stmt = select(Change, Snapshot).join(Snapshot, Snapshot.id == Change.snapshot_id)
-    stmt = flt.apply(stmt, metas).order_by(Change.seq.desc()).limit(limit).offset(offset)
-    return session.execute(stmt).all()
+    """A page of changes, newest first, with their snapshot.
+
+    The page's ids come from the narrow browse index alone (migration 0005); only those rows are then read whole.
+    """
+    dialect = session.get_bind().dialect.name
+    ids = session.execute(
+        flt.apply(select(Change.id), metas, dialect).order_by(Change.seq.desc()).limit(limit).offset(offset)
+    ).scalars().all()
+    if not ids:
+        return []
+    rows = session.execute(
+        select(Change, Snapshot).join(Snapshot, Snapshot.id == Change.snapshot_id).where(Change.id.in_(ids))
+    ).all()
+    order = {cid: i for i, cid in enumerate(ids)}
+    return sorted(rows, key=lambda r: order[r[0].id])
 
 
-def count(session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta]) -> int:
-    return session.scalar(flt.apply(select(func.count()).select_from(Change), metas)) or 0
+COUNT_CAP = 10_000
+
+
+def count(session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta], cap: int = COUNT_CAP) -> int:
+    """How many changes match, counted up to `cap` + 1 (a page says "more than 10,000" rather than scan on)."""
+    dialect = session.get_bind().dialect.name
+    matching = flt.apply(select(Change.id), metas, dialect).limit(cap + 1).subquery()
+    return session.scalar(select(func.count()).select_from(matching)) or 0
 
 
 @dataclass
@@ -170,7 +192,7 @@ def delta(session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta], 
     """
     head = session.scalar(select(func.max(Change.seq))) or 0
     stmt = select(Change, Snapshot).join(Snapshot, Snapshot.id == Change.snapshot_id)
-    stmt = flt.apply(stmt.where(Change.seq > since, Change.seq <= head), metas)
+    stmt = flt.apply(stmt.where(Change.seq > since, Change.seq <= head), metas, session.get_bind().dialect.name)
     rows = session.execute(stmt.order_by(Change.seq).limit(limit)).all()
     items = [(c, s) for c, s in rows]
     nxt = items[-1][0].seq if len(items) >= limit else max(head, since)
