@@ -20,7 +20,7 @@ from notifier.web import queries
 from notifier.web.auth import Principal, csrf_token, principal_for
 from notifier.web.charts import last_weeks, weekly_bars
 from notifier.web.deps import COOKIE, reader, record_action
-from notifier.web.present import readable
+from notifier.web.present import readable, when
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -51,13 +51,11 @@ def dashboard(request: Request, who: Principal = Depends(reader)) -> HTMLRespons
     report = collect(ctx)
     now = utcnow()
     with Session(ctx.engine) as session:
-        last_accepted = dict(
-            session.execute(
-                select(Snapshot.source, func.max(Snapshot.fetched_at))
-                .where(Snapshot.status == "accepted")
-                .group_by(Snapshot.source)
-            ).all()
-        )
+        newest = select(func.max(Snapshot.id)).where(Snapshot.status == "accepted").group_by(Snapshot.source)
+        last_accepted = {
+            s.source: s.published_on or when(s.fetched_at)
+            for s in session.execute(select(Snapshot).where(Snapshot.id.in_(newest))).scalars()
+        }
         quarantined = (
             session.execute(
                 select(Snapshot).where(Snapshot.status == "quarantined").order_by(Snapshot.id.desc()).limit(20)

@@ -67,3 +67,25 @@ def sha256_of(path: Path) -> str:
     import hashlib
 
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def import_counterparties(ctx, count: int = 2) -> list[str]:  # noqa: ANN001
+    """Import, for the subscriber `compliance`, a watchlist naming `count` currently listed parties (their hits)."""
+    from sqlalchemy import select
+
+    from notifier.screening.watchlists import import_watchlist
+    from notifier.store.models import Record
+
+    with Session(ctx.engine) as session:
+        names = list(
+            session.execute(
+                select(Record.name)
+                .where(Record.removed_at.is_(None), Record.kind == "designation", Record.name.like("%, %"))
+                .order_by(Record.key)
+                .limit(count)
+            ).scalars()
+        )
+    body = "name,reference\n" + "".join(f'"{n}",REF-{i}\n' for i, n in enumerate(names))
+    sub = next(s for s in ctx.subscribers if s.name == "compliance")
+    import_watchlist(ctx.engine, sub, body.encode(), label="counterparties.csv")
+    return names
