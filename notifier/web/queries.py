@@ -152,7 +152,7 @@ def _like(text: str) -> str:
 def newest(session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta], limit: int, offset: int = 0):  # noqa: ANN201
     """A page of changes, newest first, with their snapshot.
 
-    The page's ids come from the narrow browse index alone (migration 0006); only those rows are then read whole.
+    The page's ids come from the narrow browse index alone (migration 0007); only those rows are then read whole.
     """
     dialect = session.get_bind().dialect.name
     ids = session.execute(

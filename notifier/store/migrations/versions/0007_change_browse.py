@@ -3,14 +3,14 @@
 `ix_change_browse` holds every column the web filters on, in cursor order, so a filtered page, a feed or a count
 scans this narrow index instead of the table (whose rows carry the before/after payloads).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 """
 
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
