@@ -143,6 +143,16 @@ class Service(Context):
             title = f"{meta.title}: snapshot quarantined"
             body = f"Snapshot {snapshot.id} of {cfg.id} was quarantined; no subscriber was alerted.\n{snapshot.reason}"
             key = f"quarantined:{snapshot.id}"
+        elif (lost := json.loads(snapshot.notes or "{}").get("discovery_failed")) and _first_failure(session, cfg.id):
+            # A redesigned page fails every poll until someone updates the rule: say so at once, not after a streak.
+            title = f"{meta.title}: its file can no longer be found on {lost['page']}"
+            body = (
+                f"{cfg.id}: {lost['why']} on {lost['page']} (rule: {lost['rule']}). The page may have been "
+                "redesigned or moved; no subscriber was alerted and the stored list is unchanged. Update the "
+                f"source's discover: rule in {self.settings.sources_file}, or poll once from another page: "
+                f"notifier poll {cfg.id} --url PAGE"
+            )
+            key = f"discovery:{snapshot.id}"
         else:
             state = session.get(SourceState, cfg.id)
             if state is None or state.consecutive_failures != self.settings.ops_failure_threshold:
@@ -153,6 +163,11 @@ class Service(Context):
         rows = ops_rows(self.subscribers, key=key, title=title, body=body, now=utcnow())
         if rows:
             session.execute(Delivery.__table__.insert(), rows)
+
+
+def _first_failure(session: Session, source: str) -> bool:
+    state = session.get(SourceState, source)
+    return state is not None and state.consecutive_failures == 1
 
 
 def source_metas(sources: dict[str, SourceConfig]) -> dict[str, SourceMeta]:

@@ -10,10 +10,10 @@ import re
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from notifier.errors import ConfigError
 from notifier.redact import register_secret
@@ -68,6 +68,67 @@ class GuardConfig(BaseModel):
     max_drop: float = Field(0.10, gt=0, le=1, description="A drop of more than this fraction: quarantined.")
 
 
+def _regex(value: str | None) -> str | None:
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from None
+    return value
+
+
+class Hop(BaseModel):
+    """One step of discovery (notifier.ingest.discovery): a link to follow, or a value read from a JSON answer."""
+
+    model_config = ConfigDict(extra="forbid")
+    href: str | None = Field(None, description="Regular expression searched in the link's absolute URL.")
+    text: str | None = Field(None, description="Regular expression searched in the link's text (NFKC).")
+    within: str | None = Field(None, description="CSS selector: only links inside the elements it selects.")
+    pick: Literal["newest", "first", "last"] = "newest"
+    announce: bool | str = Field(
+        True, description="New links matching this hop (or, given a pattern, whose URL matches it) are publications."
+    )
+    json_value: str | None = Field(None, description="JSON hop: path of the value, e.g. titles[number=15].date")
+    value_pattern: str | None = Field(None, description="JSON hop: the whole value must match this expression.")
+    url: str | None = Field(None, description="JSON hop: the next URL, {value} standing for the value read.")
+
+    @field_validator("href", "text", "value_pattern")
+    @classmethod
+    def _patterns(cls, v: str | None) -> str | None:
+        return _regex(v)
+
+    @field_validator("announce")
+    @classmethod
+    def _announce(cls, v: bool | str) -> bool | str:
+        return v if isinstance(v, bool) else _regex(v)
+
+    @field_validator("within")
+    @classmethod
+    def _css(cls, v: str | None) -> str | None:
+        if v is not None:
+            from cssselect import SelectorError
+            from lxml.cssselect import CSSSelector
+
+            try:
+                CSSSelector(v)
+            except SelectorError as exc:
+                raise ValueError(f"not a valid CSS selector: {exc}") from None
+        return v
+
+    @model_validator(mode="after")
+    def _kind(self) -> Hop:
+        if self.json_value is not None:
+            if self.href or self.text or self.within:
+                raise ValueError("a hop either follows a link (href/text/within) or reads JSON (json_value), not both")
+            if not self.url or "{value}" not in self.url:
+                raise ValueError("a json_value hop needs url: with {value} where the value goes")
+        elif not (self.href or self.text):
+            raise ValueError("a link hop needs href: and/or text: (regular expressions) to pick its link")
+        elif self.url or self.value_pattern:
+            raise ValueError("url: and value_pattern: belong to json_value hops")
+        return self
+
+
 class SourceConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -79,6 +140,8 @@ class SourceConfig(BaseModel):
     enabled: bool = True
     options: dict[str, Any] = Field(default_factory=dict)
     guard: GuardConfig = Field(default_factory=GuardConfig)
+    # The file is found from `url` (its landing page) by these hops at every poll.
+    discover: list[Hop] = Field(default_factory=list, max_length=5)
     _file: str = PrivateAttr("")  # the sources file, for error messages
     _env_urls: dict[str, str] | None = PrivateAttr(None)
 

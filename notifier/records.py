@@ -178,6 +178,6 @@ def record_title(payload: dict[str, Any]) -> str:
         if english and english != text:
             text = f"{text} ({english})" if text else english
         return f"{prefix} {text}".strip()
-    if kind == "news":
+    if kind in ("news", "publication"):  # a publication: a new document linked from a watched page
         return payload.get("title_text") or payload.get("key", "")
     return payload.get("key", "")

@@ -410,12 +410,17 @@ def test_shipped_sources_cover_every_adapter_with_a_title_and_an_official_url():
 
 
 def test_shipped_enabled_sources_poll_data_files_that_need_nothing_filled_in():
-    """A fresh machine polls only what can work: no landing page, PDF, token or date to fill in."""
+    """A fresh machine polls only what can work: no token or date to fill in; a landing page only with the rule
+    that finds its file there (tests/test_discovery_served.py polls those through served copies)."""
     for sid, body in SHIPPED.items():
         if body.get("enabled", True):
             url = body["url"]
             assert "${" not in url and "{date}" not in url, sid
-            assert not url.split("?")[0].endswith((".html", ".htm", ".pdf")), sid
+            assert body.get("discover") or not url.split("?")[0].endswith((".html", ".htm", ".pdf")), sid
+    enabled = {sid for sid, body in SHIPPED.items() if body.get("enabled", True)}
+    assert {"jp_mof", "jp_meti_eul", "us_bis_ecfr"} <= enabled
+    assert {sid for sid in SHIPPED if sid.startswith("jp_meti_parties_")} <= enabled
+    assert "eu_fsf" not in enabled, "the EU FSF stays behind its token"
 
 
 def test_notifier_sources_lists_every_shipped_source_with_its_url(tmp_path):

@@ -44,6 +44,11 @@ NOUNS = {  # (one, many)
         "removed": ("withdrawn", "withdrawn"),
         "amended": ("updated", "updated"),
     },
+    "publication": {  # a new document linked from a watched page (notifier.ingest.landing)
+        "added": ("new document published", "new documents published"),
+        "removed": ("withdrawn", "withdrawn"),
+        "amended": ("updated", "updated"),
+    },
 }
 SECTIONS = {  # what a part covers, as its subject says it
     "designation": {
@@ -53,11 +58,13 @@ SECTIONS = {  # what a part covers, as its subject says it
     },
     "export_control": {"amended": "amended controls", "removed": "lifted controls", "added": "new controls"},
     "news": {"amended": "updated news", "removed": "withdrawn news", "added": "sanctions news"},
+    "publication": {"amended": "updated documents", "removed": "withdrawn documents", "added": "new documents"},
 }
 VERBS = {
     "designation": {"added": "Designated", "removed": "Delisted", "amended": "Amended"},
     "export_control": {"added": "New", "removed": "Lifted", "amended": "Amended"},
     "news": {"added": "News", "removed": "Withdrawn", "amended": "Updated"},
+    "publication": {"added": "Published", "removed": "Withdrawn", "amended": "Updated"},
 }
 MEASURE_WORDS = {
     "export_ban": "export ban",
@@ -355,6 +362,8 @@ def _headline(meta: SourceMeta, c: ChangeView) -> str:
         route = f"{p.get('origin') or meta.jurisdiction} → {', '.join(targets) or 'all destinations'}"
         verb = {"added": f"New {measure}", "removed": f"Lifted {measure}", "amended": f"Amended {measure}"}[c.change]
         return f"{verb} ({route}): {record_title(p) or c.name}"
+    if c.kind == "publication":
+        return c.name or record_title(p)
     verb = VERBS.get(c.kind, VERBS["designation"])[c.change]
     what = p.get("entity_type") if c.kind == "designation" else c.kind
     return f"{verb}: {c.name or record_title(p)} ({what}, {c.key})"
@@ -377,6 +386,8 @@ def details(c: ChangeView) -> list[str]:
     elif c.kind == "news":
         if p.get("summary"):
             lines.append(_short(p["summary"], 500))
+    elif c.kind == "publication" and p.get("page"):
+        lines.append(f"Linked from: {p['page']}")
     lines.extend(c.notes)
     if c.change == "amended":
         lines += field_lines(c.fields)
@@ -427,16 +438,22 @@ def counts_line(kind: str, changes: list[ChangeView]) -> str:
     return ", ".join(parts) or "no changes"
 
 
+def kind_of(meta: SourceMeta, changes: list[ChangeView]) -> str:
+    """The kind the changes share (publications arrive on their own, before the diff), else the source's."""
+    kinds = {c.kind for c in changes}
+    return kinds.pop() if len(kinds) == 1 else meta.kind
+
+
 def summary(meta: SourceMeta, when: datetime, changes: list[ChangeView], published: str | None = None) -> str:
     """ "OFAC SDN 2024-02-23 — 8 amended, 553 new designations"."""
-    return f"{meta.title} {pub_date(when, published)} — {counts_line(meta.kind, changes)}"
+    return f"{meta.title} {pub_date(when, published)} — {counts_line(kind_of(meta, changes), changes)}"
 
 
 def summary_lines(meta: SourceMeta, when: datetime, changes: list[ChangeView], published: str | None) -> list[str]:
     """Counts by change type, program and entity type: what the whole publication did, before any entry."""
     lines = [
         f"{meta.title}, publication of {published[:10]}" if published else f"{meta.title}, polled {when:%Y-%m-%d}",
-        f"{len(changes)} change{'s' if len(changes) != 1 else ''}: {counts_line(meta.kind, changes)}",
+        f"{len(changes)} change{'s' if len(changes) != 1 else ''}: {counts_line(kind_of(meta, changes), changes)}",
     ]
     nouns = NOUNS.get(meta.kind, NOUNS["designation"])
     by_program: dict[str, Counter[str]] = {}

@@ -22,7 +22,7 @@ from notifier.records import ENTITY_TYPES
 from notifier.redact import register_url
 
 CHANGE_TYPES = ("added", "removed", "amended")
-KINDS = ("designation", "export_control", "news")
+KINDS = ("designation", "export_control", "news", "publication")
 FORMATS = ("slack", "email", "text", "markdown")
 # Apprise schemes whose URL always carries a token or password in its path or user part.
 _TOKEN_SCHEMES = {
@@ -65,7 +65,7 @@ class Filters(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sources: list[str] = Field(default_factory=list)
     jurisdictions: list[str] = Field(default_factory=list)
-    kinds: list[Literal["designation", "export_control", "news"]] = Field(default_factory=list)
+    kinds: list[Literal["designation", "export_control", "news", "publication"]] = Field(default_factory=list)
     changes: list[Literal["added", "removed", "amended"]] = Field(default_factory=list)
     programs: list[str] = Field(default_factory=list)
     entity_types: list[str] = Field(default_factory=list)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape as rich_escape
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ def migrate() -> None:
 @app.command()
 def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per source.")] = False) -> None:
     """Each configured source with its last poll, last success, records, last change and status."""
+    from notifier.ingest.discovery import describe_all
     from notifier.ingest.registry import adapters, broken_adapters
     from notifier.store.models import SourceState
 
@@ -37,6 +39,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
     for sid, cfg in sorted(ctx.sources.items()):
         cls = installed[cfg.adapter]
         st = states.get(sid)
+        found = json.loads(st.discovery) if st and st.discovery else {}
         rows.append(
             {
                 "source": sid,
@@ -45,6 +48,9 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
                 "kind": cls.kind,
                 "enabled": cfg.enabled,
                 "url": scrub(cfg.url),
+                "discovery": describe_all(cfg.discover) if cfg.discover else None,
+                "discovered_url": scrub(found["url"]) if found.get("url") else None,
+                "discovered_at": found.get("at"),
                 "schedule_s": cfg.schedule,
                 "last_poll": when(st.last_poll_at) if st else "-",
                 "last_success": when(st.last_success_at) if st else "-",
@@ -62,7 +68,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
             out.print(json.dumps(row, ensure_ascii=False), markup=False)
         return
     table = Table(title="Sources (details and URLs: --json)", show_lines=False)
-    for col in ("source", "juris.", "every", "last success", "records", "last change", "status"):
+    for col in ("source", "juris.", "every", "found", "last success", "records", "last change", "status"):
         table.add_column(col, overflow="fold")
     for r in rows:
         status = r["status"] + (f" ({r['failures']} failures: {r['last_error']})" if r["failures"] else "")
@@ -73,6 +79,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
             r["source"],
             r["jurisdiction"],
             every(r["schedule_s"]),
+            _how_found(r),
             r["last_success"],
             str(r["records"] if r["records"] is not None else "-"),
             r["last_change"],
@@ -81,10 +88,24 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
     out.print(table)
 
 
+def _how_found(row: dict) -> str:
+    """A fixed URL, or the landing page, its rule and the last file it led to (shown as data, not markup)."""
+    if not row["discovery"]:
+        return "fixed URL"
+    text = f"from {row['url']}: {row['discovery']}\nlast: {row['discovered_url'] or '(not yet)'}"
+    return rich_escape(text)
+
+
 @app.command()
 def poll(
     source: Annotated[str, typer.Argument(help="Source id from config/sources.yaml.")],
-    url: Annotated[str | None, typer.Option(help="Fetch the main part from this URL or file instead.")] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="Fetch the main part from this URL or file instead; for a source that discovers its file, "
+            "start discovery from this page."
+        ),
+    ] = None,
 ) -> None:
     """Poll one source now, through the whole pipeline, print what happened and send its alerts at once.
 
@@ -97,7 +118,10 @@ def poll(
     ctx = context()
     require_source(ctx, source)
     before = last_id(ctx.engine)
-    result = run_poll(ctx, source, {"main": url} if url else None)
+    if url and ctx.sources[source].discover:
+        result = run_poll(ctx, source, start_page=url)
+    else:
+        result = run_poll(ctx, source, {"main": url} if url else None)
     out.print(f"{source}: {result.summary()}", markup=False)
     if result.snapshot_id is not None:
         sent = send_now(ctx, pending_since(ctx.engine, before, result.snapshot_id))

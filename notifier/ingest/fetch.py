@@ -38,6 +38,7 @@ class Fetched:
     size: int = 0
     etag: str | None = None
     last_modified: str | None = None
+    final_url: str | None = None  # where the body came from after redirects (relative links resolve against it)
 
 
 def is_local(url: str) -> bool:
@@ -146,6 +147,7 @@ def fetch_part(
                         size,
                         etag=resp.headers.get("ETag"),
                         last_modified=resp.headers.get("Last-Modified"),
+                        final_url=resp.url,
                     )
             except FetchError:
                 raise

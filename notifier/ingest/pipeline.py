@@ -22,8 +22,10 @@ from notifier.adapter import Adapter, ParseError
 from notifier.config import SourceConfig
 from notifier.ingest.archive import Archive
 from notifier.ingest.diff import Scan, scan
+from notifier.ingest.discovery import DiscoveryFailed
 from notifier.ingest.fetch import Fetched, FetchError, fetch_part
 from notifier.ingest.guard import Refused, check_encoding, check_files, check_records
+from notifier.ingest.landing import discover_source
 from notifier.ingest.publication import read_publication
 from notifier.ingest.registry import get_adapter
 from notifier.records import InvalidRecord
@@ -85,6 +87,24 @@ class Context:
     def tmp_dir(self) -> Path:
         return self.settings.data_dir / "tmp"
 
+    def fetch(
+        self, part: str, url: str, *, etag: str | None, last_modified: str | None, max_bytes: int | None = None
+    ) -> Fetched:
+        """One download within the configured bounds (files and the pages that lead to them alike)."""
+        return fetch_part(
+            part,
+            url,
+            tmp_dir=self.tmp_dir,
+            etag=etag,
+            last_modified=last_modified,
+            user_agent=self.settings.user_agent,
+            connect_timeout=self.settings.connect_timeout,
+            read_timeout=self.settings.read_timeout,
+            deadline_seconds=self.settings.fetch_deadline,
+            max_bytes=max_bytes or self.settings.max_download_bytes,
+            session=self.session,
+        )
+
 
 def _combined_sha(fetched: dict[str, Fetched]) -> str:
     digest = hashlib.sha256()
@@ -93,8 +113,11 @@ def _combined_sha(fetched: dict[str, Fetched]) -> str:
     return digest.hexdigest()
 
 
-def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None) -> PollResult:
-    """Poll a source once; `urls` replaces configured part URLs (replays, --url)."""
+def poll(
+    ctx: Context, source_id: str, urls: dict[str, str] | None = None, start_page: str | None = None
+) -> PollResult:
+    """Poll a source once; `urls` replaces configured part URLs (replays, --url); `start_page` starts a
+    discovering source's discovery from another page (--url of such a source)."""
     cfg = ctx.sources[source_id]
     adapter_cls = get_adapter(cfg.adapter)
     started = time.monotonic()
@@ -108,6 +131,7 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None) -> Po
     fetched: dict[str, Fetched] = {}
     temp_files: list[Path] = []
     now = utcnow()
+    discovered: str | None = None
 
     def outcome(status: str, reason: str | None, **kw: Any) -> PollResult:
         snap = Snapshot(
@@ -116,6 +140,7 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None) -> Po
             status=status,
             reason=scrub(reason) if reason else None,
             duration_ms=int((time.monotonic() - started) * 1000),
+            discovered_url=discovered,
             **kw,
         )
         hook = (
@@ -133,6 +158,16 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None) -> Po
         return PollResult(source_id, status, snapshot_id=snap.id, reason=snap.reason, record_count=snap.record_count)
 
     try:
+        if cfg.discover and not (urls and "main" in urls):
+            try:
+                found, _published = discover_source(ctx, cfg, start_page or part_urls["main"], cfg.title or source_id)
+            except DiscoveryFailed as exc:
+                rule = {"page": scrub(exc.page), "rule": exc.rule, "why": exc.why}
+                return outcome("failed", str(exc), notes=json.dumps({"discovery_failed": rule}))
+            except FetchError as exc:
+                return outcome("failed", f"discovery: {exc}")
+            discovered = scrub(found.url)
+            part_urls["main"] = found.url
         for part, url in part_urls.items():
             if part not in adapter_cls.parts:
                 return outcome(
@@ -142,18 +177,11 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None) -> Po
             # Validators are only worth sending when the copy they stand for is in this machine's archive.
             usable = known.get("url") == _url_id(url) and ctx.archive.has(known.get("sha256") or "")
             try:
-                got = fetch_part(
+                got = ctx.fetch(
                     part,
                     url,
-                    tmp_dir=ctx.tmp_dir,
                     etag=known.get("etag") if usable else None,
                     last_modified=known.get("last_modified") if usable else None,
-                    user_agent=ctx.settings.user_agent,
-                    connect_timeout=ctx.settings.connect_timeout,
-                    read_timeout=ctx.settings.read_timeout,
-                    deadline_seconds=ctx.settings.fetch_deadline,
-                    max_bytes=ctx.settings.max_download_bytes,
-                    session=ctx.session,
                 )
             except FetchError as exc:
                 return outcome("failed", str(exc))
@@ -225,6 +253,7 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None) -> Po
             amended=len(result.amended),
             moved=len(result.moved),
             notes=json.dumps({"moved": result.moved[:200]}) if result.moved else None,
+            discovered_url=discovered,
             **snap_fields,
         )
         try:

@@ -20,6 +20,8 @@ class SourceState(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_column=Column(Text))
     consecutive_failures: int = 0
     record_count: int | None = None
+    # Discovering sources: last URL found, links seen on the watched pages, the pages' validators (JSON).
+    discovery: str | None = Field(default=None, sa_column=Column(Text))
 
 
 class Snapshot(SQLModel, table=True):
@@ -43,6 +45,7 @@ class Snapshot(SQLModel, table=True):
     # The publication's own date (ISO) and id, as the publisher states them (notifier.publication).
     published_on: str | None = Field(default=None, max_length=40)
     publication_id: str | None = Field(default=None, max_length=200)
+    discovered_url: str | None = Field(default=None, sa_column=Column(Text))  # the file a landing page led to
 
 
 class Record(SQLModel, table=True):
