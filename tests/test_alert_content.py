@@ -267,3 +267,96 @@ def test_each_new_designation_says_which_other_lists_already_name_the_party_and_
         assert text.count("On no other list we follow (UN SC)") + text.count("Also on: UN SC") == 553
     finally:
         hook.close()
+
+
+class _SlackApi:
+    """A local stand-in for Slack's Web API (chat.postMessage and the three-step file upload) that keeps files."""
+
+    def __init__(self) -> None:
+        import threading
+        from email.parser import BytesParser
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        from urllib.parse import parse_qs, urlsplit
+
+        self.messages: list[dict] = []
+        self.files: dict[str, bytes] = {}
+        self.shared: list[dict] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _answer(self, doc: dict) -> None:
+                raw = json.dumps(doc).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(raw)))
+                self.end_headers()
+                self.wfile.write(raw)
+
+            def do_GET(self) -> None:  # noqa: N802
+                query = parse_qs(urlsplit(self.path).query)
+                name = query["filename"][0]
+                upload = f"http://127.0.0.1:{api.port}/upload/{name}"
+                self._answer({"ok": True, "file_id": f"F-{name}", "upload_url": upload})
+
+            def do_POST(self) -> None:  # noqa: N802
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.path.startswith("/upload/"):
+                    head = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode()
+                    form = BytesParser().parsebytes(head + raw)
+                    for part in form.walk():
+                        if part.get_filename():
+                            api.files[part.get_filename()] = part.get_payload(decode=True)
+                    self._answer({"ok": True})
+                elif self.path.endswith("chat.postMessage"):
+                    api.messages.append(json.loads(raw))
+                    self._answer({"ok": True, "channel": "C0000000001", "ts": "1.0"})
+                else:  # files.completeUploadExternal
+                    doc = json.loads(raw)
+                    api.shared.append(doc)
+                    self._answer({"ok": True, "files": doc["files"]})
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_slack_with_a_bot_token_gets_the_change_set_files_uploaded(ofac_0223, monkeypatch):
+    """Where Apprise hands the files to HTTP: the same CSV and JSON uploaded and shared into the channel."""
+    from apprise.plugins.slack import NotifySlack
+
+    from notifier.alerts.deliver import can_attach, send
+    from notifier.alerts.subscriptions import Channel
+
+    meta, views, published = ofac_0223
+    api = _SlackApi()
+    try:
+        monkeypatch.setattr(NotifySlack, "api_url", f"http://127.0.0.1:{api.port}/api/{{}}")
+        channel = Channel(url="slack://xoxb-1234-1234-4ddbc191d40ee098cbaae6f3523ada2d/#sanctions")
+        channel.resolved = channel.url
+        webhook = Channel(url="slack://T0AAAAAAA/B0BBBBBBB/abcdefghijklmnopqrstuvwx")
+        webhook.resolved = webhook.url
+        assert can_attach(channel) and not can_attach(webhook), "Slack webhooks carry no files"
+        messages = render_changes(meta, POLLED, views, "slack", 31_500, published=published, attach_above=100)
+        assert len(messages) == 1 and len(messages[0].attachments) == 2
+        assert send(channel, messages[0], 10) is None
+        assert len(api.messages) == 1 and "561 changes: 8 amended, 553 new designations" in json.dumps(api.messages)
+        stem = "OFAC-SDN-2024-02-23-changes"
+        assert sorted(api.files) == [f"{stem}.csv", f"{stem}.json"]
+        assert {d["files"][0]["title"] for d in api.shared} == {f"{stem}.csv", f"{stem}.json"}
+        doc = json.loads(api.files[f"{stem}.json"])
+        assert sorted(c["id"] for c in doc["changes"]) == sorted(v.id for v in views)
+        assert {c["id"]: (c["before"], c["after"], c["fields"]) for c in doc["changes"]} == {
+            v.id: (v.before, v.after, v.fields) for v in views
+        }
+        rows = list(csv.DictReader(io.StringIO(api.files[f"{stem}.csv"].decode("utf-8-sig"))))
+        assert sorted(int(r["id"]) for r in rows) == sorted(v.id for v in views)
+        assert doc["published"] == "2024-02-23"
+    finally:
+        api.close()

@@ -81,7 +81,9 @@ def can_attach(channel: Channel) -> bool:
     plugin = apprise.Apprise.instantiate(channel.resolved, suppress_exceptions=True)
     if plugin is None or not getattr(plugin, "attachment_support", False):
         return False
-    return "webhook" not in str(getattr(plugin, "mode", "")).lower()
+    if plugin.service_name.lower() == "slack":  # only the Web API (bot token) uploads files; webhooks drop them
+        return str(getattr(plugin, "mode", "")) == "bot"
+    return True
 
 
 def build_messages(svc: Service, session: Session, row: Delivery, sub: Subscriber, channel: Channel) -> list[Message]:
