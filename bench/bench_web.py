@@ -191,6 +191,9 @@ def main() -> int:
     print(f"\n{args.events:,} change events on {db} (filled in {fill_s:.0f} s); server time per request, "
           f"{args.repeat} requests each\n")
     print("| request | median ms | p95 ms | CPU ms (median) | goal ms | |\n|---|---|---|---|---|---|")
+    lines = [f"{args.events:,} change events on {db}, {args.repeat} requests each, load average "
+             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", "",
+             "| request | median ms | p95 ms | CPU ms (median) | goal ms | |", "|---|---|---|---|---|---|"]
     failed = False
     for label, path, check in cases:
         times, cpu = measure(base, path, args.repeat, check)
@@ -198,8 +201,10 @@ def main() -> int:
         p95 = sorted(times)[max(0, int(len(times) * 0.95) - 1)]
         ok = p95 <= GOAL_MS
         failed |= not ok
-        print(f"| {label} | {med:.1f} | {p95:.1f} | {statistics.median(cpu):.1f} | ≤ {GOAL_MS:.0f} | "
-              f"{'ok' if ok else 'MISSED'} |")
+        row = (f"| {label} | {med:.1f} | {p95:.1f} | {statistics.median(cpu):.1f} | ≤ {GOAL_MS:.0f} | "
+               f"{'ok' if ok else 'MISSED'} |")
+        print(row)
+        lines.append(row)
     server.should_exit = True
     if schema:
         from notifier.store.db import dispose_engines
@@ -207,6 +212,9 @@ def main() -> int:
         dispose_engines()
         with create_engine(args.pg, isolation_level="AUTOCOMMIT").connect() as conn:
             conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    out = REPO / "bench" / "results" / f"web-{db.lower()}.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
     print(f"\nload average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print("\nall answers checked" + ("; a goal was MISSED" if failed else "; every goal met"))
     return 1 if failed else 0

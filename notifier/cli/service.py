@@ -73,7 +73,7 @@ def _start_web() -> None:
         check_port(settings.web_host, settings.web_port)
     except OSError as exc:
         fail(f"NOTIFIER_WEB_PORT: cannot listen on {settings.web_host}:{settings.web_port}: {exc.strerror or exc}")
-    start_in_thread(context(with_routing=False), settings.web_host, settings.web_port)
+    start_in_thread(context(with_routing=True), settings.web_host, settings.web_port)
     out.print(f"web: http://{settings.web_host}:{settings.web_port}/", markup=False)
 
 

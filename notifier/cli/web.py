@@ -27,7 +27,7 @@ def web(
         return
     from notifier.web.server import serve
 
-    svc = context(with_routing=False)
+    svc = context(with_routing=True)  # an accepted quarantined snapshot alerts subscribers
     out.print(f"serving on http://{host}:{port}/ (API docs: /api/docs)", markup=False)
     try:
         serve(svc, host, port)
