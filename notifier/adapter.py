@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
+from notifier.encoding import as_utf8
 from notifier.publication import Publication
 from notifier.records import Record
 
@@ -69,6 +70,13 @@ class Adapter(ABC):
         before parsing, falls back to a date in the file's name, and never fails a poll over it."""
         return Publication()
 
+    @property
+    def declared_count(self) -> int | None:
+        """How many records the publisher's own header says the snapshot just parsed holds (OFAC's
+        Record_Count), or None when the format declares none; asked after parsing. The guard, not the adapter,
+        refuses a snapshot holding another number (a download cut at a record boundary)."""
+        return None
+
     @abstractmethod
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Record]:
         """Yield the snapshot's records; raise ParseError when the bytes are not this source's format."""
@@ -78,9 +86,7 @@ def sniff(path: Path, size: int = 2048) -> bytes:
     """The first bytes of a file without BOM or leading whitespace, lower-cased: enough to tell formats apart."""
     with open(path, "rb") as fh:
         head = fh.read(size)
-    if head.startswith(b"\xef\xbb\xbf"):
-        head = head[3:]
-    return head.lstrip().lower()
+    return as_utf8(head).lstrip().lower()
 
 
 def looks_like_html(path: Path) -> bool:

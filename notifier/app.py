@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from notifier.alerts.render import SourceMeta
 from notifier.alerts.router import ops_rows, route_changes
-from notifier.alerts.subscriptions import Subscriber, load_subscribers
+from notifier.alerts.subscriptions import ChannelPolicy, Subscriber, load_subscribers
 from notifier.config import SourceConfig, load_sources
 from notifier.errors import ConfigError
 from notifier.ingest.pipeline import Context
@@ -198,7 +198,8 @@ def build_service(settings: Settings | None = None, *, with_subscribers: bool = 
     sources = load_source_configs(settings)
     svc = Service(settings=settings, engine=get_engine(settings.db_url), sources=sources, metas=source_metas(sources))
     if with_subscribers:
-        svc.subscribers = load_subscribers(settings.subscriptions_file, set(sources))
+        policy = ChannelPolicy.from_settings(settings.channel_schemes, settings.channel_allow_private)
+        svc.subscribers = load_subscribers(settings.subscriptions_file, set(sources), policy=policy)
         sync_watchlists(svc.engine, svc.subscribers, settings.subscriptions_file.parent)
         svc.router = svc.route_snapshot
         svc.ops_hook = svc.alert_ops

@@ -64,8 +64,26 @@ def expand_env(text: str, where: str, env: Mapping[str, str]) -> str:
 
 class GuardConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
+    """How strictly a source's snapshots are guarded (notifier.ingest.guard); defaults calibrated on real
+    publications (bench/guard_calibration.py). Fractions are of the records in the last accepted snapshot."""
+
     min_records: int = Field(1, ge=1, description="Fewer records than this: quarantined.")
-    max_drop: float = Field(0.10, gt=0, le=1, description="A drop of more than this fraction: quarantined.")
+    max_drop: float = Field(
+        0.02, gt=0, le=1, description="More than this fraction removed at once (or a part shrinking so): quarantined."
+    )
+    drop_grace: int = Field(
+        3, ge=0, description="Removals, amendments or lost rows up to this count never trip a fraction check."
+    )
+    max_amend: float = Field(0.30, gt=0, le=1, description="More than this fraction amended at once: quarantined.")
+    max_field_change: float = Field(
+        0.50, gt=0, le=1, description="One field changing in more than this fraction of records: a format change."
+    )
+    max_rekey: float = Field(
+        0.02, gt=0, le=1, description="More than this fraction re-appearing under new keys: a renumbering."
+    )
+    max_lossy: int = Field(
+        3, ge=0, description="More amended records than this whose names only lost letters to '?'/U+FFFD."
+    )
 
 
 def _regex(value: str | None) -> str | None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from lxml import etree
 
 from notifier.adapter import ParseError
+from notifier.encoding import as_utf8
 
 _XML_OPTS = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True)
 
@@ -30,7 +31,7 @@ _ENTITIES = "XML declares entities (DTD); refused: sanctions lists never need th
 def _refuse_entities(path: Path) -> None:
     """A quick look at the head of the file; `_refuse_dtd` catches a DTD pushed further down."""
     with open(path, "rb") as fh:
-        head = fh.read(65536)
+        head = as_utf8(fh.read(65536))
     if b"<!ENTITY" in head or b"<!entity" in head:
         raise ParseError(_ENTITIES)
 

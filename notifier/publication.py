@@ -14,6 +14,8 @@ from datetime import date, datetime
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from notifier.encoding import as_utf8
+
 # A head read is enough: every publisher that dates its file does so before the first record.
 HEAD_BYTES = 65536
 
@@ -76,9 +78,10 @@ def iso_day(text: str | None) -> str | None:
 
 
 def head_text(path: Path, size: int = HEAD_BYTES) -> str:
-    """The start of a file as text (UTF-8, undecodable bytes replaced), for regex look-ups of a header."""
+    """The start of a file as text (UTF-8, or UTF-16/32 by its BOM; undecodable bytes replaced), for regex look-ups
+    of a header."""
     with open(path, "rb") as fh:
-        return fh.read(size).decode("utf-8", errors="replace").lstrip("\ufeff")
+        return as_utf8(fh.read(size)).decode("utf-8", errors="replace").lstrip("\ufeff")
 
 
 def head_match(path: Path, pattern: str | re.Pattern[str], size: int = HEAD_BYTES) -> str | None:

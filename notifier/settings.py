@@ -13,6 +13,16 @@ from notifier.errors import ConfigError
 ENV_PREFIX = "NOTIFIER_"
 
 
+# Apprise schemes subscriptions may use unless NOTIFIER_CHANNEL_SCHEMES says otherwise: remote services only.
+# Left out on purpose: schemes with a local effect (desktop notifications: dbus, kde, glib, qt, gnome, macosx,
+# windows; syslog, rsyslog; anything writing files) and plain http.
+DEFAULT_CHANNEL_SCHEMES = (
+    "slack,mailto,mailtos,msteams,workflows,discord,tgram,matrix,matrixs,mmost,mmosts,rocket,rockets,zulip,"
+    "gotify,gotifys,ntfy,ntfys,pover,pbul,opsgenie,pagerduty,signal,signals,twilio,sns,ses,mailgun,sendgrid,"
+    "sparkpost,wxteams,json,jsons,form,forms,xml,xmls,https,apprise,apprises"
+)
+
+
 class Settings(BaseSettings):
     # An empty variable means the default (a .env line left as `NOTIFIER_METRICS_PORT=` must not break a start).
     model_config = SettingsConfigDict(
@@ -71,6 +81,13 @@ class Settings(BaseSettings):
     retention_delivery_days: int = Field(90, ge=0, description="Sent deliveries older than this are pruned (0: never).")
     web_port: int | None = Field(None, ge=1, le=65535, description="Serve the web pages and API in `notifier run`.")
     web_host: str = Field("127.0.0.1", description="Address of that web server (non-loopback: tokens needed to read).")
+    channel_schemes: str = Field(
+        DEFAULT_CHANNEL_SCHEMES,
+        description="Apprise schemes channels may use (comma-separated); add local-effect ones only deliberately.",
+    )
+    channel_allow_private: bool = Field(
+        False, description="Allow channels on loopback/private/local hosts (local receivers, an internal relay)."
+    )
     log_level: str = Field("INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: str = Field("kv", description="kv (key=value) or json.")
 

@@ -286,7 +286,17 @@ class _OfacList(Adapter):
         published = head_match(Path(parts["main"]), r"<(?:\w+:)?Publish_Date>\s*([^<]+?)\s*<")
         return Publication(date=publisher_date(published, ("%m/%d/%Y",)))
 
+    def __init__(self, options: Mapping[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self._declared: str | None = None
+
+    @property
+    def declared_count(self) -> int | None:
+        """The XML publication header's Record_Count (the CSV files declare none)."""
+        return int(self._declared) if self._declared and self._declared.isdigit() else None
+
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
+        self._declared = None
         main = Path(parts["main"])
         head = sniff(main)
         if not head.strip(_EOF.encode()):
@@ -294,6 +304,7 @@ class _OfacList(Adapter):
         if looks_like_html(main):
             raise ParseError("got an HTML page, not an OFAC list")
         if head.startswith(b"<"):
+            self._declared = head_match(main, r"<(?:\w+:)?Record_Count>\s*(\d+)\s*<")
             yield from parse_sdn_xml(main)
         elif head[:1].isdigit():
             yield from parse_sdn_csv(parts)

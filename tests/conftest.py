@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,12 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 REAL = SHARED_DATA / "real"
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+# Tests deliver to local receivers on 127.0.0.1 (HTTP hooks, aiosmtpd): they opt in to private channel hosts,
+# which a deployment refuses by default (notifier.alerts.subscriptions.ChannelPolicy). Services the tests start
+# in subprocesses inherit it.
+os.environ.setdefault("NOTIFIER_CHANNEL_ALLOW_PRIVATE", "true")
 
 
 def real(relative: str) -> Path:
@@ -26,7 +33,6 @@ def shared(relative: str) -> Path:
 
 
 # --- databases -------------------------------------------------------------------------------------------------
-import os  # noqa: E402
 import uuid  # noqa: E402
 
 import yaml  # noqa: E402

@@ -147,6 +147,16 @@ CASES = {
         U, "subscribers[a].channels[0].url", "NOPE_HOOK is not set", subs=sub("", '[{url: "${NOPE_HOOK}"}]')
     ),
     "sub-scheme-unknown": Case(U, "subscribers[a].channels[0].url", "Apprise", subs=sub("", '[{url: "nosuch://x/y"}]')),
+    "sub-scheme-local-effect": Case(
+        U, "subscribers[a].channels[0].url", "NOTIFIER_CHANNEL_SCHEMES", subs=sub("", '[{url: "syslog://"}]')
+    ),
+    "sub-host-private": Case(
+        U,
+        "subscribers[a].channels[0].url",
+        "NOTIFIER_CHANNEL_ALLOW_PRIVATE",
+        subs=sub("", '[{url: "json://10.1.2.3/hook"}]'),
+        env={"NOTIFIER_CHANNEL_ALLOW_PRIVATE": "false"},
+    ),
     "sub-format-unknown": Case(
         U,
         "subscribers[a].channels[0].format",
@@ -233,7 +243,8 @@ def _run(folder: Path, case: Case) -> tuple[int, str]:
     (folder / S).write_text(case.sources)
     (folder / U).write_text(case.subs)
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFIER_")}
-    env.update({"NOTIFIER_DATA_DIR": str(folder / "data"), **case.env})
+    # The cases' channels are on localhost: they opt in to private hosts, as a test deployment would.
+    env.update({"NOTIFIER_DATA_DIR": str(folder / "data"), "NOTIFIER_CHANNEL_ALLOW_PRIVATE": "true", **case.env})
     proc = subprocess.run(
         [str(NOTIFIER), *case.command], cwd=folder, env=env, capture_output=True, text=True, timeout=60
     )

@@ -7,12 +7,14 @@ file is refused. Every problem names the file, the subscriber, the key and the f
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import logging
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -168,6 +170,70 @@ def _literal_secret(url: str) -> str | None:
     return None
 
 
+# Apprise schemes whose effect stays on this machine: refused unless listed in NOTIFIER_CHANNEL_SCHEMES.
+LOCAL_EFFECT_SCHEMES = frozenset(
+    {"dbus", "kde", "qt", "glib", "gnome", "macosx", "windows", "syslog", "rsyslog", "file", "script", "exec"}
+)
+# Schemes whose URL host is the server contacted (in slack://, tgram://, discord://... it is a token instead).
+_HOST_SCHEMES = frozenset(
+    {"json", "jsons", "form", "forms", "xml", "xmls", "http", "https", "mailto", "mailtos", "gotify", "gotifys",
+     "matrix", "matrixs", "mmost", "mmosts", "rocket", "rockets", "apprise", "apprises", "signal", "signals"}
+)
+_LOCAL_NAMES = ("localhost", ".localhost", ".local", ".localdomain", ".internal", ".lan", ".home.arpa")
+
+
+def private_host(host: str) -> bool:
+    """A host on this machine or its private network: loopback, private, link-local, reserved, a local name.
+
+    A name without a dot resolves only on the local network, so it counts as private too.
+    """
+    host = host.strip("[]").lower().rstrip(".")
+    if not host:
+        return False
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return "." not in host or any(host == n.lstrip(".") or host.endswith(n) for n in _LOCAL_NAMES)
+    return ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_unspecified or ip.is_multicast
+
+
+@dataclass(frozen=True)
+class ChannelPolicy:
+    """Which channels subscriptions may use: allowed Apprise schemes, and whether private hosts are allowed.
+
+    A subscription file is configuration that reaches the network from inside the deployment: a channel must
+    not become a way to pop desktop notifications, write syslog, or post to internal services.
+    """
+
+    schemes: frozenset[str]
+    allow_private: bool = False
+
+    @classmethod
+    def from_settings(cls, schemes: str, allow_private: bool) -> ChannelPolicy:
+        return cls(frozenset(s.strip().lower() for s in schemes.split(",") if s.strip()), allow_private)
+
+    def problem(self, url: str) -> str | None:
+        """Why the (resolved) channel URL is refused, or None."""
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme not in self.schemes:
+            what = "has a local effect on this machine" if scheme in LOCAL_EFFECT_SCHEMES else "is not allowed"
+            return (
+                f"the {scheme}:// scheme {what} (allowed: NOTIFIER_CHANNEL_SCHEMES; add {scheme} there to allow it)"
+            )
+        if self.allow_private:
+            return None
+        hosts = [parts.hostname or ""] if scheme in _HOST_SCHEMES else []
+        hosts += [h for key in ("smtp", "host") for h in parse_qs(parts.query).get(key, [])]
+        for host in hosts:
+            if private_host(host):
+                return (
+                    f"targets {host}, a loopback/private/local address (set NOTIFIER_CHANNEL_ALLOW_PRIVATE=true to "
+                    "allow channels inside your network)"
+                )
+        return None
+
+
 def _apprise_accepts(url: str) -> bool:
     """Whether Apprise can build a sender from the URL; its own error log line is held back (ours names the key)."""
     import apprise
@@ -182,9 +248,15 @@ def _apprise_accepts(url: str) -> bool:
 
 
 def load_subscribers(
-    path: Path, known_sources: set[str] | None = None, env: dict[str, str] | None = None
+    path: Path,
+    known_sources: set[str] | None = None,
+    env: dict[str, str] | None = None,
+    policy: ChannelPolicy | None = None,
 ) -> list[Subscriber]:
-    """Parse, validate and resolve the subscriptions file; all problems are reported together."""
+    """Parse, validate and resolve the subscriptions file; all problems are reported together.
+
+    With a `policy` (at start and in `subscriptions check`), channels it refuses are problems too.
+    """
     env = dict(os.environ if env is None else env)
     data = load_yaml(path, "subscribers and their channels")
     if data is None:
@@ -218,7 +290,12 @@ def load_subscribers(
                 problems.append(str(exc))
                 continue
             register_url(ch.resolved)
-            if not _apprise_accepts(ch.resolved):
+            refused = policy.problem(ch.resolved) if policy is not None else None
+            accepted = _apprise_accepts(ch.resolved)
+            if refused and (accepted or ch.scheme in LOCAL_EFFECT_SCHEMES):
+                problems.append(f"{ch_where}: {refused}")
+                continue
+            if not accepted:
                 problems.append(f"{ch_where}: not a URL Apprise can send to (see the Apprise wiki for the scheme)")
         for src in sub.filters.sources:
             if known_sources is not None and src not in known_sources:

@@ -118,12 +118,34 @@ def _dumps(value: Any) -> str:
     return "".join(_C_ENCODE(value, 0))
 
 
+_NUMERIC = re.compile(r"[0-9]+")
+
+
+def normalize_key(key: str) -> str:
+    """One record, one key: surrounding whitespace dropped and a purely numeric id without leading zeros
+    (a publisher writing `036` in one file and `36` in the next still means record 36)."""
+    key = key.strip()
+    if _NUMERIC.fullmatch(key):
+        return key.lstrip("0") or "0"
+    return key
+
+
 def content_hash(payload: dict[str, Any]) -> str:
     """Hash of a canonical payload without its identity fields."""
     body = payload.copy()
     for name in IDENTITY_FIELDS:
         body.pop(name, None)
     return hashlib.blake2b(_dumps(body).encode("utf-8"), digest_size=16).hexdigest()
+
+
+IDENTITY = ("key", "url")  # fields derived from the key: left out when looking for renumbered content
+
+
+def fingerprint(payload: dict[str, Any]) -> str:
+    """The content of a record without its key and what is derived from it (its URL, a field equal to the key):
+    the same for a record the publisher renumbered."""
+    key = payload.get("key")
+    return content_hash({k: v for k, v in payload.items() if k not in IDENTITY and v != key})
 
 
 def dumps(payload: Any) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from notifier.adapter import Deletion
-from notifier.ingest.canonical import canonical_payload, content_hash, dumps
+from notifier.ingest.canonical import canonical_payload, content_hash, dumps, fingerprint, normalize_key
 from notifier.records import InvalidRecord, Record
 
 
@@ -84,10 +84,12 @@ def scan(
     try:
         for record in records:
             if isinstance(record, Deletion):
-                if prior.pop(record.key, None) is not None:
-                    deleted.append(record.key)
+                gone = normalize_key(record.key)
+                if prior.pop(gone, None) is not None:
+                    deleted.append(gone)
                 continue
             record.validate()
+            record.key = normalize_key(record.key)
             if result.kind is None:
                 result.kind = record.kind
             elif record.kind != result.kind:
@@ -131,6 +133,26 @@ def _match_moved(result: Scan, prior: dict[str, str]) -> None:
         olds = by_hash.get(digest)
         if olds:
             result.moved.append((olds.pop(0), new_key))
+    moved_old = {o for o, _ in result.moved}
+    moved_new = {n for _, n in result.moved}
+    result.removed = [k for k in result.removed if k not in moved_old]
+    result.added = {k: v for k, v in result.added.items() if k not in moved_new}
+
+
+def match_renumbered(result: Scan, stored: Callable[[list[str]], dict[str, dict[str, Any]]]) -> None:
+    """Pair removed and added records whose content is the same but for the key and what derives from it (a
+    per-record URL): records the publisher renumbered, moved rather than alerted. `stored(keys)` reads the
+    stored payloads of removed keys. Used when an operator releases a quarantined renumbering."""
+    if not (result.removed and result.added) or result.spill is None:
+        return
+    olds: dict[str, list[str]] = {}
+    for key, payload in sorted(stored(list(result.removed)).items()):
+        olds.setdefault(fingerprint(payload), []).append(key)
+    for key, _digest, payload_json in result.spill:
+        if key in result.added:
+            found = olds.get(fingerprint(json.loads(payload_json)))
+            if found:
+                result.moved.append((found.pop(0), key))
     moved_old = {o for o, _ in result.moved}
     moved_new = {n for _, n in result.moved}
     result.removed = [k for k in result.removed if k not in moved_old]

@@ -75,6 +75,7 @@ def configure(folder: Path, sources: dict, subscribers: list[dict], **env: str) 
         "NOTIFIER_SOURCES_FILE": str(folder / "config" / "sources.yaml"),
         "NOTIFIER_SUBSCRIPTIONS_FILE": str(folder / "config" / "subscriptions.yaml"),
         "NOTIFIER_LOG_LEVEL": "INFO",
+        "NOTIFIER_CHANNEL_ALLOW_PRIVATE": "true",  # the tests' receivers listen on 127.0.0.1
         "NOTIFIER_DELIVERY_BACKOFF": "0.5",
         "NOTIFIER_DELIVERY_BACKOFF_MAX": "2",
         "NOTIFIER_DELIVERY_TIMEOUT": "3",
