@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -164,6 +166,30 @@ def cell(value: object) -> str | None:
 
 
 PDF_MAX_PAGES = 3000
+_STREAM = re.compile(rb"stream\r?\n")
+
+
+def check_pdf_streams(data: bytes) -> None:
+    """Every Flate-compressed stream of the file must inflate to its end with a matching checksum.
+
+    pdfium quietly skips what it cannot inflate, so a download damaged inside a page's content would read as the
+    same list with entries missing or misspelt; zlib's Adler-32 makes such damage visible.
+    """
+    pos, index, view = 0, 0, memoryview(data)
+    while m := _STREAM.search(data, pos):
+        pos = m.end()
+        head = data[max(0, m.start() - 1024) : m.start()]
+        start = head.rfind(b"obj")
+        if not head.rstrip().endswith(b">>") or b"/FlateDecode" not in head[start:]:
+            continue
+        index += 1
+        inflate = zlib.decompressobj()
+        try:
+            inflate.decompress(view[pos:], 64 << 20)
+        except zlib.error as exc:
+            raise ParseError(f"damaged PDF: compressed stream {index} does not inflate ({exc})") from None
+        if not inflate.eof and not inflate.unconsumed_tail:
+            raise ParseError(f"damaged PDF: compressed stream {index} is cut short")
 
 
 def pdf_text(path: Path, max_pages: int = PDF_MAX_PAGES) -> str:
@@ -175,9 +201,10 @@ def pdf_text(path: Path, max_pages: int = PDF_MAX_PAGES) -> str:
     """
     import pypdfium2 as pdfium
 
-    with open(path, "rb") as fh:
-        if not fh.read(1024).lstrip().startswith(b"%PDF"):
-            raise ParseError("not a PDF: the file does not start with %PDF")
+    data = Path(path).read_bytes()
+    if not data[:1024].lstrip().startswith(b"%PDF"):
+        raise ParseError("not a PDF: the file does not start with %PDF")
+    check_pdf_streams(data)
     try:
         doc = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
@@ -187,8 +214,11 @@ def pdf_text(path: Path, max_pages: int = PDF_MAX_PAGES) -> str:
             raise ParseError(f"PDF has {len(doc)} pages, more than the {max_pages} a list may have")
         pages = []
         for index in range(len(doc)):
-            page = doc[index]
-            textpage = page.get_textpage()
+            try:
+                page = doc[index]
+                textpage = page.get_textpage()
+            except pdfium.PdfiumError as exc:  # a damaged page is a damaged list, never a shorter one
+                raise ParseError(f"PDF page {index + 1} of {len(doc)} is unreadable: {exc}") from exc
             try:
                 pages.append(textpage.get_text_bounded())
             finally:

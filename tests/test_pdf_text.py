@@ -101,3 +101,32 @@ def test_a_truncated_real_pdf_is_refused_not_read_as_a_short_list(tmp_path):
 def test_a_pdf_with_too_many_pages_is_refused():
     with pytest.raises(ParseError, match="more than the 5"):
         pdf_text(real(RU_PDF), max_pages=5)
+
+
+def test_damaged_copies_of_the_real_pdf_never_read_as_a_slightly_different_list(tmp_path):
+    """Bytes overwritten at random places (seed not used while writing the check): each damaged copy is refused,
+    reads the same, or loses so many entries that the guard's 10 % drop check quarantines it."""
+    import random
+
+    path = real(RU_PDF)
+    good, _ = records(path)
+    data = path.read_bytes()
+    rnd = random.Random(2026)
+    outcomes = []
+    for _ in range(20):
+        damaged = bytearray(data)
+        at, size = rnd.randrange(0, len(data) - 5000), rnd.choice([16, 500, 5000])
+        damaged[at : at + size] = bytes(rnd.randrange(256) for _ in range(size))
+        copy = tmp_path / "damaged.pdf"
+        copy.write_bytes(bytes(damaged))
+        try:
+            got, _ = records(copy)
+        except ParseError:
+            outcomes.append("refused")
+            continue
+        if got == good:
+            outcomes.append("same")
+        else:
+            assert len(got) < 0.9 * len(good), f"damage at {at} (+{size}) read as {len(got)} records, some changed"
+            outcomes.append("mass drop")
+    assert outcomes.count("refused") >= 15, outcomes
