@@ -21,7 +21,7 @@ import io
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -453,7 +453,7 @@ def summary_lines(meta: SourceMeta, when: datetime, changes: list[ChangeView], p
     """Counts by change type, program and entity type: what the whole publication did, before any entry."""
     lines = [
         f"{meta.title}, publication of {published[:10]}" if published else f"{meta.title}, polled {when:%Y-%m-%d}",
-        f"{len(changes)} change{'s' if len(changes) != 1 else ''}: {counts_line(kind_of(meta, changes), changes)}",
+        f"{len(changes)} change{'s' if len(changes) != 1 else ''}: {counts_line(meta.kind, changes)}",
     ]
     nouns = NOUNS.get(meta.kind, NOUNS["designation"])
     by_program: dict[str, Counter[str]] = {}
@@ -545,6 +545,7 @@ def render_changes(
     and the whole set travels as CSV and JSON attachments (None: the channel takes no attachments).
     """
     body_format = {"email": "html", "markdown": "markdown", "slack": "markdown"}.get(fmt, "text")
+    meta = replace(meta, kind=kind_of(meta, changes))  # a set of publications reads as such, not as designations
     title = summary(meta, when, changes, published)
     intro = summary_lines(meta, when, changes, published)
     sizes = Counter(p for c in changes for p in _programs(c))
