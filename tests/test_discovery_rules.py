@@ -207,3 +207,12 @@ def test_japanese_link_texts_are_read_in_the_pages_own_encoding(encoding):
             continue  # undeclared EUC-JP is not guessed
         found = discover(MOF_PAGE, [Hop(text="ユーザーリスト")], pages({MOF_PAGE: body}))
         assert found.url.endswith("/a.xlsx")
+
+
+def test_a_date_far_in_the_future_does_not_win_newest():
+    typo = Link("a/shisantouketsu20960305.xlsx", "", "p", 0)  # 2096 for 2026
+    current = Link("a/shisantouketsu20260305.xlsx", "", "p", 0)
+    assert choose([typo, current], "newest", today=date(2026, 3, 6)) is current
+    assert choose(
+        [current, Link("a/shisantouketsu20261201.xlsx", "", "p", 0)], "newest", today=date(2026, 3, 6)
+    ).url.endswith("20261201.xlsx"), "a date within the year ahead still counts (announced releases)"

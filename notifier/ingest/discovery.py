@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
@@ -25,6 +25,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from notifier.config import Hop
+from notifier.timeutil import utcnow
 
 _LINK_SCHEMES = ("http", "https", "file", "")
 _ERAS = {"令和": 2018, "平成": 1988, "昭和": 1925}
@@ -101,13 +102,17 @@ def link_date(link: Link) -> date | None:
     return date_in(name) or date_in(link.text)
 
 
-def choose(links: list[Link], pick: str) -> Link:
+FUTURE = timedelta(days=400)  # a "date" further ahead is a typo or a number, never the current release
+
+
+def choose(links: list[Link], pick: str, today: date | None = None) -> Link:
     """The link a hop follows among several that match."""
     if pick == "first":
         return links[0]
     if pick == "last":
         return links[-1]
-    dated = [(d, -i) for i, link in enumerate(links) if (d := link_date(link))]
+    horizon = (today or utcnow().date()) + FUTURE
+    dated = [(d, -i) for i, link in enumerate(links) if (d := link_date(link)) and d <= horizon]
     if not dated:
         return links[0]  # no dates: publishers list the current file first
     return links[-max(dated)[1]]
