@@ -225,6 +225,7 @@ LABELS = {  # payload field -> how an analyst calls it
     "phones": "Phone",
     "extra": "Other",
     "facts": "Facts",
+    "extra.facts": "Facts",
 }
 VESSEL_KEYS = (  # notifier.records.Vessel
     ("flag", "flag"),
@@ -253,12 +254,12 @@ def _vessel(p: dict[str, Any]) -> str:
     return ", ".join(f"{label} {_short(v[k], 100)}" for k, label in VESSEL_KEYS if v.get(k))
 
 
-def _fact(f: Any) -> str:
+def _fact(f: Any, limit: int = 160) -> str:
+    """A sanctions fact ("Secondary sanctions risk: ..."): short under a new party, whole when it is the change."""
     if isinstance(f, dict):
-        return f"{f.get('type') or ''} {f.get('value') or ''}".strip() + (
-            f" ({f['country']})" if f.get("country") else ""
-        )
-    return _short(f)
+        text = ": ".join(str(x) for x in (f.get("type"), f.get("value")) if x)
+        return _short(text, limit) + (f" ({f['country']})" if f.get("country") else "")
+    return _short(f, limit)
 
 
 def designation_facts(p: dict[str, Any]) -> list[tuple[str, str]]:
@@ -338,7 +339,7 @@ def field_lines(fields: list[dict[str, Any]] | None) -> list[str]:
     lines: list[str] = []
     for f in fields or []:
         label = _label(str(f.get("field", "")))
-        show = {"identifiers": _ident, "extra.facts": _fact}.get(str(f.get("field")), _short)
+        show = {"identifiers": _ident, "extra.facts": lambda x: _fact(x, 3 * MAX_TEXT)}.get(str(f.get("field")), _short)
         if "before" in f or "after" in f:
             b, a = f.get("before"), f.get("after")
             if isinstance(b, dict) or isinstance(a, dict):
