@@ -363,3 +363,34 @@ def test_slack_with_a_bot_token_gets_the_change_set_files_uploaded(ofac_0223, mo
         assert doc["published"] == "2024-02-23"
     finally:
         api.close()
+
+
+def test_a_publication_with_delistings_orders_amendments_then_delistings_then_designations(tmp_path):
+    """The real OFAC SDN 2024-02-23 → 2024-05-03 pair: 31 amended, 106 delisted, 587 designated."""
+    from notifier.ingest.pipeline import poll
+
+    svc = _service(tmp_path)
+    poll(svc, "us_ofac_sdn", {"main": str(real(f"{SDN}/2024-02-23_sdn.csv"))})
+    result = poll(svc, "us_ofac_sdn", {"main": str(real(f"{SDN}/2024-05-03_sdn.csv"))})
+    views = [ChangeView(c.id, c.key, c.change, c.kind, c.name, c.before, c.after, c.fields) for c in result.changes]
+    meta = SourceMeta("us_ofac_sdn", "OFAC SDN", "US", "designation", None)
+    published = result.changes[0].published_on
+    assert published == "2024-05-03"
+    messages = render_changes(meta, POLLED, views, "text", 29_000, published=published)
+    text = "\n".join(m.body for m in messages)
+    assert "OFAC SDN, publication of 2024-05-03" in messages[0].body
+    assert "724 changes: 31 amended, 106 delistings, 587 new designations" in messages[0].body
+    heads = [
+        m.start() for m in re.finditer(r"^== (Amendments to listed parties|Delistings|New designations)", text, re.M)
+    ]
+    sections = [re.match(r"== (\w+)", text[h:]).group(1) for h in heads]
+    assert set(sections) == {"Amendments", "Delistings", "New"}
+    assert sections == sorted(sections, key=["Amendments", "Delistings", "New"].index), "urgent first"
+    for v in views:
+        assert f"* {VERBS[v.change]}: {v.name} (" in text, v.name
+    assert all(m.title.startswith("OFAC SDN 2024-05-03 — ") for m in messages)
+    delisting_parts = [m.title for m in messages if "delistings" in m.title]
+    assert delisting_parts, "a part says it carries the delistings"
+
+
+VERBS = {"added": "Designated", "removed": "Delisted", "amended": "Amended"}

@@ -78,6 +78,7 @@ MAX_ALIASES = 5
 MAX_ADDRESSES = 3
 MAX_TEXT = 400  # a free-text value (remarks, a news summary) shown in full up to this length
 CONTEXT_WORDS = 6  # words kept on either side of a change inside a clause
+MAX_PROGRAMS = 15  # programs named in the summary line (the biggest first)
 ATTACH_KEEP = 20  # entries kept in the message body when the whole set goes as attachments
 NO_GROUP = ""
 
@@ -466,7 +467,8 @@ def summary_lines(meta: SourceMeta, when: datetime, changes: list[ChangeView], p
         for p in sorted(by_program, key=lambda p: (-sum(by_program[p].values()), p)):
             n = by_program[p]
             parts.append(f"{p} {', '.join(f'{n[k]} {nouns[k][n[k] != 1]}' for k in ORDER if n[k])}")
-        lines.append("By program: " + "; ".join(parts))
+        more = f"; +{len(parts) - MAX_PROGRAMS} more programs" if len(parts) > MAX_PROGRAMS else ""
+        lines.append("By program: " + "; ".join(parts[:MAX_PROGRAMS]) + more)
     types = Counter(c.payload.get("entity_type") for c in changes if c.kind == "designation")
     if types:
         lines.append("By entity type: " + ", ".join(f"{t or 'unknown'} {n}" for t, n in types.most_common()))
