@@ -176,30 +176,8 @@ LOCAL_EFFECT_SCHEMES = frozenset(
 )
 # Schemes whose URL host is the server contacted (in slack://, tgram://, discord://... it is a token instead).
 _HOST_SCHEMES = frozenset(
-    {
-        "json",
-        "jsons",
-        "form",
-        "forms",
-        "xml",
-        "xmls",
-        "http",
-        "https",
-        "mailto",
-        "mailtos",
-        "gotify",
-        "gotifys",
-        "matrix",
-        "matrixs",
-        "mmost",
-        "mmosts",
-        "rocket",
-        "rockets",
-        "apprise",
-        "apprises",
-        "signal",
-        "signals",
-    }
+    {"json", "jsons", "form", "forms", "xml", "xmls", "http", "https", "mailto", "mailtos", "gotify", "gotifys",
+     "matrix", "matrixs", "mmost", "mmosts", "rocket", "rockets", "apprise", "apprises", "signal", "signals"}
 )
 _LOCAL_NAMES = ("localhost", ".localhost", ".local", ".localdomain", ".internal", ".lan", ".home.arpa")
 
@@ -240,7 +218,9 @@ class ChannelPolicy:
         scheme = parts.scheme.lower()
         if scheme not in self.schemes:
             what = "has a local effect on this machine" if scheme in LOCAL_EFFECT_SCHEMES else "is not allowed"
-            return f"the {scheme}:// scheme {what} (allowed: NOTIFIER_CHANNEL_SCHEMES; add {scheme} there to allow it)"
+            return (
+                f"the {scheme}:// scheme {what} (allowed: NOTIFIER_CHANNEL_SCHEMES; add {scheme} there to allow it)"
+            )
         if self.allow_private:
             return None
         hosts = [parts.hostname or ""] if scheme in _HOST_SCHEMES else []
