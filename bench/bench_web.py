@@ -116,7 +116,7 @@ def main() -> int:
 
     from notifier.app import build_service
     from notifier.settings import Settings
-    from notifier.store.models import Change
+    from notifier.store.models import Change, ChangeIndex
     from notifier.web.auth import create_token
     from notifier.web.queries import COUNT_CAP
     from notifier.web.server import start_in_thread
@@ -150,10 +150,10 @@ def main() -> int:
     with Session(ctx.engine) as session:
         total = session.scalar(select(func.count()).select_from(Change))
         ofac = session.scalar(select(func.count()).select_from(Change).where(Change.source == "us_ofac_sdn"))
-        vessels = session.scalar(select(func.count()).select_from(Change).where(
-            Change.entity_type == "vessel", Change.programs.like("%|IRAN|%")))
+        vessels = session.scalar(select(func.count()).select_from(ChangeIndex).where(
+            ChangeIndex.entity_type == "vessel", ChangeIndex.programs.like("%|IRAN|%")))
         petrov = session.scalar(select(func.count()).select_from(Change).where(Change.name.like("%petrov%")))
-        mid = session.scalar(select(Change.seq).order_by(Change.seq).offset(total // 2).limit(1))
+        mid = session.scalar(select(ChangeIndex.seq).order_by(ChangeIndex.seq).offset(total // 2).limit(1))
     assert total == args.events, (total, args.events)
 
     def page_count(expected: int):  # noqa: ANN202

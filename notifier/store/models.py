@@ -80,11 +80,32 @@ class Change(SQLModel, table=True):
     created_at: datetime
     published_on: str | None = Field(default=None, max_length=40)  # the snapshot's publication date
     publication_id: str | None = Field(default=None, max_length=200)
-    # Filled by database triggers (migration 0004), never by the writer: `seq` is handed out at commit, in commit
-    # order, so a reader's delta cursor never skips a change committed late; the other two make filters cheap.
-    seq: int | None = Field(default=None, sa_column=Column(BigInteger, unique=True))
+    # (0004 added seq, entity_type and programs columns here; since 0009 they are unused: see ChangeIndex)
+
+
+class ChangeIndex(SQLModel, table=True):
+    """One narrow row per change event, written by a database trigger at commit, never by the writer (0009).
+
+    `seq` is handed out at commit in commit order (PostgreSQL: under one advisory lock; SQLite: the id), so a
+    reader's delta cursor never skips a change whose transaction took its id first and committed last. The other
+    columns are what the web filters on, so filtered pages and counts scan this table, not the payloads.
+    """
+
+    __tablename__ = "change_index"
+    __table_args__ = (
+        Index("ix_change_index_source_seq", "source", "seq"),
+        Index("ix_change_index_created", "created_at"),
+    )
+    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    change_id: int = Field(foreign_key="change.id", sa_column_kwargs={"unique": True})
+    source: str = Field(max_length=100)
+    kind: str = Field(max_length=20)
+    change: str = Field(max_length=10)
     entity_type: str | None = Field(default=None, max_length=20)
     programs: str | None = Field(default=None, sa_column=Column(Text))  # "|PROG1|PROG2|"
+    name: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    key: str = Field(max_length=300)
+    created_at: datetime
 
 
 class Delivery(SQLModel, table=True):

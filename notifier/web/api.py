@@ -49,10 +49,10 @@ def _items(request: Request, rows: list) -> list[dict[str, Any]]:
     ctx = request.app.state.ctx
     changes_url = str(request.url_for("changes"))
     out = []
-    for c, snap in rows:
+    for c, snap, ix in rows:
         meta = ctx.meta(c.source)
         payload = queries.loads(c.after) or queries.loads(c.before) or {}
-        item = queries.change_dict(c, snap, meta, queries.official_link(payload, meta))
+        item = queries.change_dict(c, snap, ix, meta, queries.official_link(payload, meta))
         item["html_url"] = f"{changes_url}/{c.id}"
         out.append(item)
     return out
@@ -110,7 +110,7 @@ def api_changes_csv(
         with Session(ctx.engine) as session:
             while True:
                 d = queries.delta(session, flt, ctx.metas, last, 2000)
-                for c, snap in d.items:
+                for c, snap, ix in d.items:
                     payload = queries.loads(c.after) or queries.loads(c.before) or {}
                     meta = ctx.meta(c.source)
                     writer.writerow(
@@ -118,7 +118,7 @@ def api_changes_csv(
                             _cell(v)
                             for v in (
                                 c.id,
-                                c.seq,
+                                ix.seq,
                                 c.created_at.isoformat(),
                                 c.source,
                                 meta.jurisdiction,
@@ -126,7 +126,7 @@ def api_changes_csv(
                                 c.change,
                                 c.key,
                                 c.name,
-                                c.entity_type or "",
+                                ix.entity_type or "",
                                 "; ".join(payload.get("programs") or []),
                                 "; ".join(f["field"] for f in queries.loads(c.fields) or []),
                                 snap.id,
@@ -369,7 +369,7 @@ def feed(
         rows = queries.newest(session, flt, ctx.metas, FEED_SIZE)
     entries = []
     changes_url = str(request.url_for("changes"))
-    for c, _snap in rows:
+    for c, _snap, _ix in rows:
         meta = ctx.meta(c.source)
         head, text = readable(c, meta)
         payload = queries.loads(c.after) or queries.loads(c.before) or {}

@@ -1,7 +1,8 @@
 """What the pages, feeds and API read: one change filter, the delta cursor, a record's timeline, a change's story.
 
 Every reader (HTML page, Atom feed, JSON API, CSV export) goes through `ChangeFilter.apply`, so a filter means the
-same thing everywhere. The cursor is `change.seq`, which the database assigns in commit order (migration 0004).
+same thing everywhere. Filters and the cursor read `change_index` (one narrow row per change, written by the database
+at commit: its `seq` is in commit order); whole change rows are read only for the page being shown.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from notifier.alerts.render import SourceMeta
-from notifier.store.models import Change, Delivery, Record, Snapshot
+from notifier.store.models import Change, ChangeIndex, Delivery, Record, Snapshot
 
 KINDS = ("designation", "export_control", "news")
 CHANGE_TYPES = ("added", "removed", "amended")
@@ -94,27 +95,29 @@ class ChangeFilter:
     def apply(self, stmt: Select, metas: Mapping[str, SourceMeta], dialect: str = "postgresql") -> Select:
         ids = self.source_ids(metas)
         if ids is not None:
-            stmt = stmt.where(Change.source.in_(ids))
+            stmt = stmt.where(ChangeIndex.source.in_(ids))
         if self.kinds:
-            stmt = stmt.where(Change.kind.in_(self.kinds))
+            stmt = stmt.where(ChangeIndex.kind.in_(self.kinds))
         if self.changes:
-            stmt = stmt.where(Change.change.in_(self.changes))
+            stmt = stmt.where(ChangeIndex.change.in_(self.changes))
         if self.entity_types:
-            stmt = stmt.where(Change.entity_type.in_(self.entity_types))
+            stmt = stmt.where(ChangeIndex.entity_type.in_(self.entity_types))
         if self.programs:
-            stmt = stmt.where(or_(*(Change.programs.like(f"%|{_like(p)}|%", escape="\\") for p in self.programs)))
+            stmt = stmt.where(or_(*(ChangeIndex.programs.like(f"%|{_like(p)}|%", escape="\\") for p in self.programs)))
         if self.date_from:
-            stmt = stmt.where(Change.created_at >= datetime.combine(self.date_from, time(), UTC))
+            stmt = stmt.where(ChangeIndex.created_at >= datetime.combine(self.date_from, time(), UTC))
         if self.date_to:
-            stmt = stmt.where(Change.created_at < datetime.combine(self.date_to + timedelta(days=1), time(), UTC))
+            stmt = stmt.where(ChangeIndex.created_at < datetime.combine(self.date_to + timedelta(days=1), time(), UTC))
         if self.q:
             # the name by substring (LIKE ignores ASCII case on SQLite; ILIKE folds any case on PostgreSQL), the key
             # exactly: a key substring search would double the scan for little use
             pattern = f"%{_like(self.q)}%"
-            by_name = Change.name.like(pattern, escape="\\") if dialect == "sqlite" else Change.name.ilike(
-                pattern, escape="\\"
+            by_name = (
+                ChangeIndex.name.like(pattern, escape="\\")
+                if dialect == "sqlite"
+                else ChangeIndex.name.ilike(pattern, escape="\\")
             )
-            stmt = stmt.where(or_(by_name, Change.key == self.q))
+            stmt = stmt.where(or_(by_name, ChangeIndex.key == self.q))
         return stmt
 
     def query(self) -> list[tuple[str, str]]:
@@ -149,22 +152,39 @@ def _like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def newest(session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta], limit: int, offset: int = 0):  # noqa: ANN201
-    """A page of changes, newest first, with their snapshot.
+Row = tuple[Change, Snapshot, ChangeIndex]
 
-    The page's ids come from the narrow browse index alone (migration 0007); only those rows are then read whole.
-    """
-    dialect = session.get_bind().dialect.name
-    ids = session.execute(
-        flt.apply(select(Change.id), metas, dialect).order_by(Change.seq.desc()).limit(limit).offset(offset)
-    ).scalars().all()
+
+def _whole(session: Session, ids: list[int]) -> list[Row]:
+    """The change rows, their snapshots and index rows for these change ids, in the order given."""
     if not ids:
         return []
     rows = session.execute(
-        select(Change, Snapshot).join(Snapshot, Snapshot.id == Change.snapshot_id).where(Change.id.in_(ids))
+        select(Change, Snapshot, ChangeIndex)
+        .join(Snapshot, Snapshot.id == Change.snapshot_id)
+        .join(ChangeIndex, ChangeIndex.change_id == Change.id)
+        .where(Change.id.in_(ids))
     ).all()
     order = {cid: i for i, cid in enumerate(ids)}
-    return sorted(rows, key=lambda r: order[r[0].id])
+    return sorted(((c, s, x) for c, s, x in rows), key=lambda r: order[r[0].id])
+
+
+def newest(
+    session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta], limit: int, offset: int = 0
+) -> list[Row]:
+    """A page of changes, newest first: ids from the narrow change_index, then only those rows read whole."""
+    dialect = session.get_bind().dialect.name
+    ids = (
+        session.execute(
+            flt.apply(select(ChangeIndex.change_id), metas, dialect)
+            .order_by(ChangeIndex.seq.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+        .scalars()
+        .all()
+    )
+    return _whole(session, list(ids))
 
 
 COUNT_CAP = 10_000
@@ -173,13 +193,13 @@ COUNT_CAP = 10_000
 def count(session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta], cap: int = COUNT_CAP) -> int:
     """How many changes match, counted up to `cap` + 1 (a page says "more than 10,000" rather than scan on)."""
     dialect = session.get_bind().dialect.name
-    matching = flt.apply(select(Change.id), metas, dialect).limit(cap + 1).subquery()
+    matching = flt.apply(select(ChangeIndex.seq), metas, dialect).limit(cap + 1).subquery()
     return session.scalar(select(func.count()).select_from(matching)) or 0
 
 
 @dataclass
 class Delta:
-    items: list[tuple[Change, Snapshot]]
+    items: list[Row]
     next: int
 
 
@@ -190,12 +210,16 @@ def delta(session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta], 
     already visible to the second query, and a change committed meanwhile gets a seq above the head. With a
     filter that matches nothing the cursor still moves on to the head: the next poll does not rescan.
     """
-    head = session.scalar(select(func.max(Change.seq))) or 0
-    stmt = select(Change, Snapshot).join(Snapshot, Snapshot.id == Change.snapshot_id)
-    stmt = flt.apply(stmt.where(Change.seq > since, Change.seq <= head), metas, session.get_bind().dialect.name)
-    rows = session.execute(stmt.order_by(Change.seq).limit(limit)).all()
-    items = [(c, s) for c, s in rows]
-    nxt = items[-1][0].seq if len(items) >= limit else max(head, since)
+    head = session.scalar(select(func.max(ChangeIndex.seq))) or 0
+    dialect = session.get_bind().dialect.name
+    stmt = flt.apply(
+        select(ChangeIndex.change_id, ChangeIndex.seq).where(ChangeIndex.seq > since, ChangeIndex.seq <= head),
+        metas,
+        dialect,
+    )
+    found = session.execute(stmt.order_by(ChangeIndex.seq).limit(limit)).all()
+    items = _whole(session, [cid for cid, _ in found])
+    nxt = found[-1][1] if len(found) >= limit else max(head, since)
     return Delta(items, nxt)
 
 
@@ -203,12 +227,12 @@ def loads(text: str | None) -> Any:
     return json.loads(text) if text else None
 
 
-def change_dict(c: Change, snap: Snapshot, meta: SourceMeta, official: str | None) -> dict[str, Any]:
-    """One change as the API, the CSV and the feed describe it."""
+def change_dict(c: Change, snap: Snapshot, ix: ChangeIndex, meta: SourceMeta, official: str | None) -> dict[str, Any]:
+    """One change as the API describes it."""
     payload = loads(c.after) or loads(c.before) or {}
     return {
         "id": c.id,
-        "cursor": c.seq,
+        "cursor": ix.seq,
         "source": c.source,
         "source_title": meta.title,
         "jurisdiction": meta.jurisdiction,
@@ -216,7 +240,7 @@ def change_dict(c: Change, snap: Snapshot, meta: SourceMeta, official: str | Non
         "change": c.change,
         "key": c.key,
         "name": c.name,
-        "entity_type": c.entity_type,
+        "entity_type": ix.entity_type,
         "programs": payload.get("programs") or [],
         "detected_at": c.created_at.astimezone(UTC).isoformat(),
         "snapshot": {"id": snap.id, "sha256": snap.sha256, "fetched_at": snap.fetched_at.astimezone(UTC).isoformat()},
@@ -260,7 +284,7 @@ def timeline(session: Session, source: str, key: str) -> tuple[Record | None, li
         select(Change, Snapshot)
         .join(Snapshot, Snapshot.id == Change.snapshot_id)
         .where(Change.source == source, Change.key == key)
-        .order_by(Change.seq)
+        .order_by(Change.id)
     ).all()
     entries = [TimelineEntry(s.fetched_at, c.change, s, c) for c, s in rows]
     if record is not None and not any(e.what == "added" for e in entries):
@@ -278,11 +302,11 @@ def changes_per_week(session: Session, weeks: int, now: datetime) -> dict[str, d
     """source -> Monday of each week -> change events detected that week (the last `weeks` weeks)."""
     start = (now - timedelta(weeks=weeks)).date()
     start = start - timedelta(days=start.weekday())
-    day = func.date(Change.created_at)
+    day = func.date(ChangeIndex.created_at)
     rows = session.execute(
-        select(Change.source, day, func.count())
-        .where(Change.created_at >= datetime.combine(start, time(), UTC))
-        .group_by(Change.source, day)
+        select(ChangeIndex.source, day, func.count())
+        .where(ChangeIndex.created_at >= datetime.combine(start, time(), UTC))
+        .group_by(ChangeIndex.source, day)
     ).all()
     out: dict[str, dict[date, int]] = {}
     for source, d, n in rows:
