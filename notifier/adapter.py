@@ -25,6 +25,19 @@ class Deletion:
     key: str
 
 
+@dataclass(frozen=True, slots=True)
+class Unbuilt:
+    """A record known so far by its key and a fingerprint of its published form (Adapter.fingerprinted).
+
+    The core builds it (Adapter.build(raw)) only when the fingerprint differs from the stored one: on a list of
+    millions where 1 % changes, building and hashing the other 99 % is most of a poll's cost.
+    """
+
+    key: str
+    fingerprint: int
+    raw: Any
+
+
 class ParseError(ValueError):
     """The snapshot cannot be read as this source's format; the guard quarantines it with this message."""
 
@@ -80,6 +93,18 @@ class Adapter(ABC):
     @abstractmethod
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Record]:
         """Yield the snapshot's records; raise ParseError when the bytes are not this source's format."""
+
+    # Optional, for very large lists: `fingerprinted` yields Unbuilt items (and records or Deletions where it
+    # builds eagerly) and `build` turns an Unbuilt's raw value into its record (or None: not a record after all).
+    # The fingerprint must cover everything the record is built from and nothing volatile; parse() must yield what
+    # fingerprinted() + build() do. The contract kit checks both.
+    fingerprints: ClassVar[bool] = False
+
+    def fingerprinted(self, parts: Mapping[str, Path]) -> Iterator[Record | Deletion | Unbuilt]:
+        raise NotImplementedError(f"{type(self).__name__} does not fingerprint")
+
+    def build(self, raw: Any) -> Record | None:
+        raise NotImplementedError(f"{type(self).__name__} does not fingerprint")
 
 
 def sniff(path: Path, size: int = 2048) -> bytes:

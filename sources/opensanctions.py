@@ -17,12 +17,14 @@ published, or a missed version is missed for good (the full file has no such gap
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from notifier.adapter import Adapter, Deletion, ParseError, looks_like_html
+import orjson
+from xxhash import xxh3_64_intdigest
+
+from notifier.adapter import Adapter, Deletion, ParseError, Unbuilt, looks_like_html
 from notifier.records import Designation, Identifier
 
 ENTITY_TYPES = {
@@ -122,12 +124,23 @@ def _strings(props: Mapping[str, Any], name: str) -> list[str]:
     return out
 
 
-def _nested(props: Mapping[str, Any]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(property, nested entity) for values that are entities rather than strings (the "nested" export)."""
-    for name, values in props.items():
-        for v in values or []:
-            if isinstance(v, dict):
-                yield name, v
+# Each property's role in a Designation, looked up once per property present (an entity carries a handful of the
+# ~90 properties named above; asking for each absent one cost most of the parse).
+_ROLES: dict[str, str] = {
+    "name": "name",
+    "address": "address",
+    "birthDate": "birth_date",
+    "birthPlace": "birth_place",
+    "listingDate": "listed_on",
+    "sourceUrl": "url",
+    **{p: "alias" for p in ALIAS_PROPS},
+    **{p: "program" for p in PROGRAM_PROPS},
+    **{p: "identifier" for p in IDENTIFIER_PROPS},
+    **{p: "country" for p in COUNTRY_PROPS},
+    **{p: "nationality" for p in NATIONALITY_PROPS},
+    **{p: "remark" for p in REMARK_PROPS},
+    **{p: "extra" for p in EXTRA_PROPS if p not in VOLATILE_PROPS},
+}
 
 
 def entity_to_record(entity: Mapping[str, Any]) -> Designation | None:
@@ -142,38 +155,62 @@ def entity_to_record(entity: Mapping[str, Any]) -> Designation | None:
     props = entity.get("properties") or {}
     if not isinstance(props, dict):
         raise ParseError(f"entity {entity.get('id')!r}: properties is not an object")
-    names = _strings(props, "name")
+    by_role: dict[str, list[str]] = {}
+    identifiers: list[Identifier] = []
+    remarks: dict[str, list[str]] = {}
+    extra: dict[str, Any] = {"schema": schema}
+    nested: list[tuple[str, Mapping[str, Any]]] = []
+    for prop, values in props.items():
+        if not values:
+            continue
+        role = _ROLES.get(prop)
+        strings = []
+        for v in values:
+            if type(v) is str:
+                v = v.strip()
+                if v:
+                    strings.append(v)
+            elif isinstance(v, str):
+                if v.strip():
+                    strings.append(v.strip())
+            elif isinstance(v, dict):
+                nested.append((prop, v))
+        if role is None or not strings:
+            continue
+        if role == "identifier":
+            identifiers += [Identifier(prop, value) for value in strings]
+        elif role == "remark":
+            remarks[prop] = strings
+        elif role == "extra":
+            extra[prop] = strings
+        elif role in by_role:
+            by_role[role] += strings
+        else:
+            by_role[role] = strings
+    names = by_role.get("name", [])
     caption = entity.get("caption")
     name = caption if isinstance(caption, str) and caption in names else (names[0] if names else None)
     if not name:
         return None  # OpenSanctions never publishes a target without a name; an unnamed helper entity is no record
-    aliases = [n for n in names if n != name]
-    for prop in ALIAS_PROPS:
-        aliases += _strings(props, prop)
-    programs = [p for prop in PROGRAM_PROPS for p in _strings(props, prop)]
-    addresses = _strings(props, "address")
-    listed_on: list[str] = _strings(props, "listingDate")
-    extra: dict[str, Any] = {"schema": schema}
-    for prop, sub in _nested(props):
+    aliases = [n for n in names if n != name] + by_role.get("alias", [])
+    programs = by_role.get("program", [])
+    addresses = by_role.get("address", [])
+    listed_on = by_role.get("listed_on", [])
+    for prop, sub in nested:
         sub_props = sub.get("properties") or {}
         if sub.get("schema") == "Address" or prop == "addressEntity":
-            addresses += _strings(sub_props, "full")
+            addresses = addresses + _strings(sub_props, "full")
         elif sub.get("schema") == "Sanction" or prop == "sanctions":
-            programs += _strings(sub_props, "program") + _strings(sub_props, "programId")
-            listed_on += _strings(sub_props, "listingDate") or _strings(sub_props, "startDate")
+            programs = programs + _strings(sub_props, "program") + _strings(sub_props, "programId")
+            listed_on = listed_on + (_strings(sub_props, "listingDate") or _strings(sub_props, "startDate"))
             extra.setdefault("sanctions", []).append(
                 {k: _strings(sub_props, k) for k in ("authority", "program", "reason", "startDate", "endDate")}
             )
-    identifiers = [Identifier(prop, value) for prop in IDENTIFIER_PROPS for value in _strings(props, prop)]
-    for prop in EXTRA_PROPS:
-        values = _strings(props, prop)
-        if values and prop not in VOLATILE_PROPS:
-            extra[prop] = values
     datasets = [d for d in entity.get("datasets") or [] if isinstance(d, str)]
     if datasets:
         extra["datasets"] = datasets
-    remarks = "\n".join(r for prop in REMARK_PROPS for r in _strings(props, prop)) or None
-    urls = _strings(props, "sourceUrl")
+    remark_text = "\n".join(r for prop in REMARK_PROPS for r in remarks.get(prop, ())) or None
+    urls = by_role.get("url")
     return Designation(
         key=str(entity["id"]),
         name=name,
@@ -181,13 +218,13 @@ def entity_to_record(entity: Mapping[str, Any]) -> Designation | None:
         aliases=aliases,
         programs=programs,
         listed_on=min(listed_on) if listed_on else None,
-        nationalities=[c.upper() for prop in NATIONALITY_PROPS for c in _strings(props, prop)],
-        countries=[c.upper() for prop in COUNTRY_PROPS for c in _strings(props, prop)],
-        birth_dates=_strings(props, "birthDate"),
-        birth_places=_strings(props, "birthPlace"),
+        nationalities=[c.upper() for c in by_role.get("nationality", ())],
+        countries=[c.upper() for c in by_role.get("country", ())],
+        birth_dates=by_role.get("birth_date", []),
+        birth_places=by_role.get("birth_place", []),
         addresses=addresses,
         identifiers=identifiers,
-        remarks=remarks,
+        remarks=remark_text,
         url=urls[0] if urls else None,
         extra=extra,
     )
@@ -209,20 +246,35 @@ class OpenSanctions(Adapter):
     def is_delta(self) -> bool:
         return self._delta
 
+    fingerprints = True
+
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation | Deletion]:
+        for item in self.fingerprinted(parts):
+            if type(item) is Unbuilt:
+                record = self.build(item.raw)
+                if record is not None:
+                    yield record
+            else:
+                yield item
+
+    def build(self, raw: Any) -> Designation | None:
+        return entity_to_record(raw)
+
+    def fingerprinted(self, parts: Mapping[str, Path]) -> Iterator[Designation | Deletion | Unbuilt]:
         path = Path(parts["main"])
         if looks_like_html(path):
             raise ParseError("OpenSanctions: got an HTML page, not an FtM entities file")
         targets_only = bool(self.options.get("targets_only", True))
         seen_entity = False
+        loads, dumps, digest = orjson.loads, orjson.dumps, xxh3_64_intdigest
         with open(path, "rb") as fh:
             for lineno, raw in enumerate(fh, start=1):
                 line = raw.strip()
                 if not line:
                     continue
                 try:
-                    entity = json.loads(line)
-                except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                    entity = loads(line)
+                except orjson.JSONDecodeError as exc:
                     raise ParseError(f"OpenSanctions: line {lineno} is not JSON: {exc}") from exc
                 op = None
                 if not seen_entity:
@@ -234,12 +286,32 @@ class OpenSanctions(Adapter):
                 if not isinstance(entity, dict) or "id" not in entity or ("schema" not in entity and op != "DEL"):
                     raise ParseError(f"OpenSanctions: line {lineno} is not an FtM entity (no id/schema)")
                 seen_entity = True
+                if op is None:
+                    if targets_only and not entity.get("target"):
+                        continue
+                    if entity.get("schema") not in ENTITY_TYPES and entity.get("schema") not in OTHER_THINGS:
+                        continue
+                    yield Unbuilt(str(entity["id"]), digest(dumps(_stable(entity), option=SORT_KEYS)) >> 1, entity)
+                    continue
                 record = None
                 if op != "DEL" and not (targets_only and not entity.get("target")):
                     record = entity_to_record(entity)
-                if record is not None:
-                    yield record
-                elif op is not None:
-                    yield Deletion(str(entity["id"]))  # deleted, or no longer a listable target
+                yield record if record is not None else Deletion(str(entity["id"]))  # gone, or no longer a target
         if not seen_entity:
             raise ParseError("OpenSanctions: no FtM entities in the file (an empty delta has no lines either)")
+
+
+SORT_KEYS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+VOLATILE_TOP = ("first_seen", "last_seen", "last_change")
+
+
+def _stable(entity: dict[str, Any]) -> dict[str, Any]:
+    """The entity without its crawl bookkeeping (what the fingerprint covers), removed in place: no record is
+    built from it."""
+    for key in VOLATILE_TOP:
+        entity.pop(key, None)
+    props = entity.get("properties")
+    if isinstance(props, dict):
+        for key in VOLATILE_PROPS.intersection(props):
+            del props[key]
+    return entity

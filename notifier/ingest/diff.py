@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from notifier.adapter import Deletion
+from notifier.adapter import Deletion, Unbuilt
 from notifier.ingest.canonical import canonical_payload, content_hash, dumps, fingerprint, normalize_key
 from notifier.records import InvalidRecord, Record
 
@@ -30,21 +30,21 @@ class Spill:
         self._fh = os.fdopen(fd, "w", encoding="utf-8")
         self.count = 0
 
-    def add(self, key: str, digest: str, payload_json: str) -> None:
-        self._fh.write(f"{json.dumps([key, digest])}\t{payload_json}\n")
+    def add(self, key: str, digest: str, payload_json: str, fingerprint: int | None = None) -> None:
+        self._fh.write(f"{json.dumps([key, digest, fingerprint])}\t{payload_json}\n")
         self.count += 1
 
     def close(self) -> None:
         if not self._fh.closed:
             self._fh.close()
 
-    def __iter__(self) -> Iterator[tuple[str, str, str]]:
+    def __iter__(self) -> Iterator[tuple[str, str, str, int | None]]:
         self.close()
         with open(self.path, encoding="utf-8") as fh:
             for line in fh:
                 head, payload_json = line.rstrip("\n").split("\t", 1)
-                key, digest = json.loads(head)
-                yield key, digest, payload_json
+                key, digest, fingerprint = json.loads(head)
+                yield key, digest, payload_json, fingerprint
 
     def discard(self) -> None:
         self.close()
@@ -64,25 +64,49 @@ class Scan:
     moved: list[tuple[str, str]] = field(default_factory=list)  # (old key, new key)
     delta: bool = False  # the snapshot listed only changes
     spill: Spill | None = None
+    # Unchanged records whose published form moved (say, reordered): only their stored fingerprint is updated.
+    refingerprinted: dict[str, int] = field(default_factory=dict)
 
 
 def scan(
-    records: Iterable[Record | Deletion],
+    records: Iterable[Record | Deletion | Unbuilt],
     prior: dict[str, str],
     tmp_dir: Path,
     match_moved: bool = False,
     delta: Callable[[], bool] = lambda: False,
+    fingerprints: dict[str, int] | None = None,
+    build: Callable[[Any], Record | None] | None = None,
 ) -> Scan:
     """Compare records with `prior` (key -> hash of active stored records). Consumes `prior`.
 
     In a delta snapshot (`delta()`, asked once the records are read: a format may tell only then), records
-    absent from it are unchanged and only Deletion markers remove.
+    absent from it are unchanged and only Deletion markers remove. An Unbuilt item whose fingerprint equals the
+    stored one (`fingerprints`: key -> fingerprint) is unchanged without being built; any other is built.
     """
     result = Scan(spill=Spill(tmp_dir))
     seen: set[int] = set()
     deleted: list[str] = []
+    stored_fp = fingerprints or {}
     try:
         for record in records:
+            fingerprint = None
+            if type(record) is Unbuilt:
+                key = record.key
+                fingerprint = record.fingerprint
+                if stored_fp.get(key) == fingerprint and key in prior:
+                    marker = hash(key)
+                    result.count += 1
+                    if marker in seen:
+                        result.duplicates.append(key)
+                    else:
+                        seen.add(marker)
+                        del prior[key]
+                    continue
+                if build is None:
+                    raise InvalidRecord(f"unbuilt record {key!r} and no builder")
+                record = build(record.raw)
+                if record is None:
+                    continue
             if isinstance(record, Deletion):
                 gone = normalize_key(record.key)
                 if prior.pop(gone, None) is not None:
@@ -107,9 +131,11 @@ def scan(
             digest = content_hash(payload)
             old = prior.pop(key, None)
             if old == digest:
+                if fingerprint is not None and stored_fp.get(key) != fingerprint:
+                    result.refingerprinted[key] = fingerprint
                 continue
             (result.added if old is None else result.amended)[key] = digest
-            result.spill.add(key, digest, dumps(payload))
+            result.spill.add(key, digest, dumps(payload), fingerprint)
     except BaseException:
         result.spill.discard()
         raise

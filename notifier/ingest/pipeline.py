@@ -32,7 +32,7 @@ from notifier.records import InvalidRecord
 from notifier.redact import scrub
 from notifier.settings import Settings
 from notifier.store.models import Snapshot
-from notifier.store.repo import ChangeRow, Conflict, Router, commit_accepted, commit_outcome, ensure_state, prior_hashes
+from notifier.store.repo import ChangeRow, Conflict, Router, commit_accepted, commit_outcome, ensure_state, prior_state
 from notifier.timeutil import utcnow
 
 log = logging.getLogger("notifier.ingest.pipeline")
@@ -216,11 +216,11 @@ def poll(
             publication_id=published.id,
         )
 
-        prior = prior_hashes(ctx.engine, source_id)
+        prior, fingerprints = prior_state(ctx.engine, source_id, fingerprints=adapter_cls.fingerprints)
         prior_count = len(prior)
         try:
             check_files(adapter_cls, paths)
-            result = _parse_and_scan(adapter_cls, cfg, paths, prior, ctx.tmp_dir)
+            result = _parse_and_scan(adapter_cls, cfg, paths, prior, ctx.tmp_dir, fingerprints)
         except Refused as exc:
             return outcome("quarantined", str(exc), **snap_fields)
         if adapter_cls.windowed:
@@ -303,17 +303,24 @@ def poll(
 
 
 def _parse_and_scan(
-    adapter_cls: type[Adapter], cfg: SourceConfig, paths: dict[str, Path], prior: dict[str, str], tmp_dir: Path
+    adapter_cls: type[Adapter],
+    cfg: SourceConfig,
+    paths: dict[str, Path],
+    prior: dict[str, str],
+    tmp_dir: Path,
+    fingerprints: dict[str, int],
 ) -> Scan:
     """Parsing and scanning interleave (records stream); any failure of either quarantines the snapshot."""
     adapter = adapter_cls(cfg.options)
     try:
         return scan(
-            adapter.parse(paths),
+            adapter.fingerprinted(paths) if adapter_cls.fingerprints else adapter.parse(paths),
             prior,
             tmp_dir,
             match_moved=adapter_cls.match_moved_by_content,
             delta=lambda: adapter.is_delta,
+            fingerprints=fingerprints,
+            build=adapter.build,
         )
     except ParseError as exc:
         raise Refused(f"not parseable as {cfg.adapter}: {exc}") from None

@@ -59,6 +59,9 @@ class Record(SQLModel, table=True):
     first_seen: datetime
     updated_at: datetime
     removed_at: datetime | None = None
+    # The adapter's fingerprint of the published form (Adapter.fingerprinted), when it gives one: an unchanged
+    # fingerprint spares building and hashing the record at the next poll.
+    fingerprint: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class Change(SQLModel, table=True):

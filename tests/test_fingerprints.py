@@ -1,0 +1,112 @@
+"""Fingerprinted adapters: a record whose published form did not move is not built again, and nothing is missed.
+
+The fast path must give exactly the events the full path gives: the same change sets, on SQLite and PostgreSQL,
+whatever order or bookkeeping the publisher rewrites between versions.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from notifier.ingest.pipeline import poll
+from notifier.store.models import Change, Record
+from sources.opensanctions import OpenSanctions
+
+FIXTURE = Path(__file__).parent / "fixtures" / "opensanctions" / "entities.ftm.json"
+
+
+def entities() -> list[dict]:
+    return [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def write(path: Path, items: list[dict]) -> str:
+    path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in items), encoding="utf-8")
+    return str(path)
+
+
+def count_builds(monkeypatch) -> list[str]:
+    built: list[str] = []
+    original = OpenSanctions.build
+
+    def build(self, raw):
+        built.append(raw["id"])
+        return original(self, raw)
+
+    monkeypatch.setattr(OpenSanctions, "build", build)
+    return built
+
+
+def changes(ctx, snapshot_id: int) -> set[tuple[str, str]]:
+    with Session(ctx.engine) as session:
+        rows = session.execute(select(Change).where(Change.snapshot_id == snapshot_id)).scalars()
+        return {(c.change, c.key) for c in rows}
+
+
+def test_an_unchanged_entity_is_not_built_again_even_when_its_bookkeeping_moves(make_ctx, tmp_path, monkeypatch):
+    ctx = make_ctx({"os": {"adapter": "opensanctions", "url": "x"}})
+    items = entities()
+    assert poll(ctx, "os", {"main": write(tmp_path / "v1.json", items)}).status == "accepted"
+    with Session(ctx.engine) as session:
+        stored = session.execute(select(Record.fingerprint).where(Record.source == "os")).scalars().all()
+    assert stored and all(fp is not None for fp in stored)
+
+    built = count_builds(monkeypatch)
+    later = json.loads(json.dumps(items))
+    for e in later:  # a new crawl: every bookkeeping field moves, nothing listed changes
+        e["last_seen"] = "2031-01-01T00:00:00"
+        e.setdefault("properties", {})["modifiedAt"] = ["2031-01-01"]
+    result = poll(ctx, "os", {"main": write(tmp_path / "v2.json", later)})
+    assert (result.added, result.removed, result.amended) == (0, 0, 0)
+    assert built == []
+
+
+def test_a_changed_entity_is_built_and_diffed_and_a_revert_is_seen(make_ctx, tmp_path, monkeypatch):
+    ctx = make_ctx({"os": {"adapter": "opensanctions", "url": "x"}})
+    items = entities()
+    poll(ctx, "os", {"main": write(tmp_path / "v1.json", items)})
+    built = count_builds(monkeypatch)
+
+    amended = json.loads(json.dumps(items))
+    target = next(e for e in amended if e["id"] == "Q7747")
+    target["properties"]["alias"] = [*target["properties"].get("alias", []), "V. V. Putin"]
+    result = poll(ctx, "os", {"main": write(tmp_path / "v2.json", amended)})
+    assert (result.added, result.removed, result.amended) == (0, 0, 1)
+    assert built == ["Q7747"]
+    assert changes(ctx, result.snapshot_id) == {("amended", "Q7747")}
+
+    reverted = poll(ctx, "os", {"main": write(tmp_path / "v3.json", items)})  # back to the first version
+    assert changes(ctx, reverted.snapshot_id) == {("amended", "Q7747")}
+
+
+def test_a_reordered_entity_is_refingerprinted_without_an_event(make_ctx, tmp_path, monkeypatch):
+    ctx = make_ctx({"os": {"adapter": "opensanctions", "url": "x"}})
+    items = entities()
+    poll(ctx, "os", {"main": write(tmp_path / "v1.json", items)})
+    reordered = json.loads(json.dumps(items))
+    target = next(e for e in reordered if e["id"] == "Q7747")
+    target["properties"]["programId"] = list(reversed(target["properties"]["programId"]))
+    with Session(ctx.engine) as session:
+        before = session.get(Record, ("os", "Q7747")).fingerprint
+    result = poll(ctx, "os", {"main": write(tmp_path / "v2.json", reordered)})
+    assert (result.added, result.removed, result.amended) == (0, 0, 0)
+    with Session(ctx.engine) as session:
+        after = session.get(Record, ("os", "Q7747")).fingerprint
+    assert after != before  # stored, so the next poll of this order is the fast path again
+    built = count_builds(monkeypatch)
+    poll(ctx, "os", {"main": write(tmp_path / "v3.json", reordered + [])})
+    assert built == []
+
+
+def test_the_fast_path_and_the_full_parse_give_the_same_records(tmp_path):
+    adapter = OpenSanctions({})
+    full = {r.key: r for r in adapter.parse({"main": FIXTURE})}
+    fast = {}
+    for item in adapter.fingerprinted({"main": FIXTURE}):
+        record = adapter.build(item.raw)
+        if record is not None:
+            fast[record.key] = record
+    assert fast == full and full
