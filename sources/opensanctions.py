@@ -17,6 +17,7 @@ published, or a missed version is missed for good (the full file has no such gap
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -264,54 +265,65 @@ class OpenSanctions(Adapter):
         path = Path(parts["main"])
         if looks_like_html(path):
             raise ParseError("OpenSanctions: got an HTML page, not an FtM entities file")
-        targets_only = bool(self.options.get("targets_only", True))
-        seen_entity = False
-        loads, dumps, digest = orjson.loads, orjson.dumps, xxh3_64_intdigest
         with open(path, "rb") as fh:
-            for lineno, raw in enumerate(fh, start=1):
-                line = raw.strip()
-                if not line:
+            lines = enumerate(fh, start=1)
+            for lineno, raw in lines:
+                if raw.strip():
+                    first = _load(raw, lineno)
+                    self._delta = isinstance(first, dict) and "op" in first
+                    rest = itertools.chain([(lineno, raw)], lines)
+                    yield from (self._delta_items(rest) if self._delta else self._entities(rest))
+                    return
+        raise ParseError("OpenSanctions: no FtM entities in the file (an empty delta has no lines either)")
+
+    def _entities(self, lines: Iterator[tuple[int, bytes]]) -> Iterator[Unbuilt]:
+        """A full entities file: one Unbuilt per listable target, fingerprinted without its bookkeeping."""
+        targets_only = bool(self.options.get("targets_only", True))
+        loads, dumps, digest, option = orjson.loads, orjson.dumps, xxh3_64_intdigest, SORT_KEYS
+        for lineno, raw in lines:
+            try:
+                entity = loads(raw)
+            except orjson.JSONDecodeError:
+                if not raw.strip():
                     continue
-                try:
-                    entity = loads(line)
-                except orjson.JSONDecodeError as exc:
-                    raise ParseError(f"OpenSanctions: line {lineno} is not JSON: {exc}") from exc
-                op = None
-                if not seen_entity:
-                    self._delta = isinstance(entity, dict) and "op" in entity
-                if self._delta:
-                    if not isinstance(entity, dict) or entity.get("op") not in ("ADD", "MOD", "DEL"):
-                        raise ParseError(f"OpenSanctions delta: line {lineno} has no op ADD/MOD/DEL")
-                    op, entity = entity["op"], entity.get("entity")
-                if not isinstance(entity, dict) or "id" not in entity or ("schema" not in entity and op != "DEL"):
-                    raise ParseError(f"OpenSanctions: line {lineno} is not an FtM entity (no id/schema)")
-                seen_entity = True
-                if op is None:
-                    if targets_only and not entity.get("target"):
-                        continue
-                    if entity.get("schema") not in ENTITY_TYPES and entity.get("schema") not in OTHER_THINGS:
-                        continue
-                    yield Unbuilt(str(entity["id"]), digest(dumps(_stable(entity), option=SORT_KEYS)) >> 1, entity)
-                    continue
-                record = None
-                if op != "DEL" and not (targets_only and not entity.get("target")):
-                    record = entity_to_record(entity)
-                yield record if record is not None else Deletion(str(entity["id"]))  # gone, or no longer a target
-        if not seen_entity:
-            raise ParseError("OpenSanctions: no FtM entities in the file (an empty delta has no lines either)")
+                _load(raw, lineno)  # raises ParseError naming the line
+            if type(entity) is not dict or "id" not in entity or "schema" not in entity:
+                raise ParseError(f"OpenSanctions: line {lineno} is not an FtM entity (no id/schema)")
+            if (targets_only and not entity.get("target")) or entity["schema"] not in LISTABLE:
+                continue
+            for key in VOLATILE_TOP:
+                entity.pop(key, None)
+            props = entity.get("properties")
+            if type(props) is dict and not VOLATILE_PROPS.isdisjoint(props):
+                for key in VOLATILE_PROPS.intersection(props):
+                    del props[key]
+            yield Unbuilt(str(entity["id"]), digest(dumps(entity, option=option)) >> 1, entity)
+
+    def _delta_items(self, lines: Iterator[tuple[int, bytes]]) -> Iterator[Designation | Deletion]:
+        """A delta file: records to upsert and Deletions, built at once (deltas are small)."""
+        targets_only = bool(self.options.get("targets_only", True))
+        for lineno, raw in lines:
+            if not raw.strip():
+                continue
+            item = _load(raw, lineno)
+            if not isinstance(item, dict) or item.get("op") not in ("ADD", "MOD", "DEL"):
+                raise ParseError(f"OpenSanctions delta: line {lineno} has no op ADD/MOD/DEL")
+            op, entity = item["op"], item.get("entity")
+            if not isinstance(entity, dict) or "id" not in entity or ("schema" not in entity and op != "DEL"):
+                raise ParseError(f"OpenSanctions: line {lineno} is not an FtM entity (no id/schema)")
+            record = None
+            if op != "DEL" and not (targets_only and not entity.get("target")):
+                record = entity_to_record(entity)
+            yield record if record is not None else Deletion(str(entity["id"]))  # gone, or no longer a target
 
 
+def _load(raw: bytes, lineno: int) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise ParseError(f"OpenSanctions: line {lineno} is not JSON: {exc}") from exc
+
+
+LISTABLE = frozenset(ENTITY_TYPES) | OTHER_THINGS
 SORT_KEYS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 VOLATILE_TOP = ("first_seen", "last_seen", "last_change")
-
-
-def _stable(entity: dict[str, Any]) -> dict[str, Any]:
-    """The entity without its crawl bookkeeping (what the fingerprint covers), removed in place: no record is
-    built from it."""
-    for key in VOLATILE_TOP:
-        entity.pop(key, None)
-    props = entity.get("properties")
-    if isinstance(props, dict):
-        for key in VOLATILE_PROPS.intersection(props):
-            del props[key]
-    return entity

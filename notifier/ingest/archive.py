@@ -9,7 +9,13 @@ import gzip
 import os
 import shutil
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+
+# zlib releases the GIL: compressing a large body in a thread overlaps the parse on a second core. Level 1 costs a
+# third of level 6 for an archive about a third larger (JSON lines: 14 % of the body against 11 %).
+COMPRESS_LEVEL = 1
+_POOL: ThreadPoolExecutor | None = None
 
 
 class Archive:
@@ -30,7 +36,7 @@ class Archive:
             with (
                 open(src, "rb") as fin,
                 os.fdopen(fd, "wb") as raw,
-                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as fout,
+                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=COMPRESS_LEVEL, mtime=0) as fout,
             ):
                 shutil.copyfileobj(fin, fout, 1 << 20)
             os.replace(tmp, dst)
@@ -38,6 +44,14 @@ class Archive:
             if os.path.exists(tmp):
                 os.unlink(tmp)
         return dst
+
+    def put_later(self, src: Path, sha256: str) -> Future[Path]:
+        """put() in a background thread; the caller waits on the future before it relies on the copy or
+        removes `src`."""
+        global _POOL
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="archive")
+        return _POOL.submit(self.put, src, sha256)
 
     def has(self, sha256: str) -> bool:
         return self.path_for(sha256).exists()

@@ -87,20 +87,18 @@ def scan(
     seen: set[int] = set()
     deleted: list[str] = []
     stored_fp = fingerprints or {}
+    fingerprint_of, take_prior, mark_seen, unbuilt = stored_fp.get, prior.pop, seen.add, Unbuilt
+    unchanged_unbuilt = 0
     try:
         for record in records:
             fingerprint = None
-            if type(record) is Unbuilt:
+            if type(record) is unbuilt:
                 key = record.key
                 fingerprint = record.fingerprint
-                if stored_fp.get(key) == fingerprint and key in prior:
-                    marker = hash(key)
-                    result.count += 1
-                    if marker in seen:
-                        result.duplicates.append(key)
-                    else:
-                        seen.add(marker)
-                        del prior[key]
+                # The hot path of a large list: same fingerprint as stored, first time this key is seen.
+                if fingerprint_of(key) == fingerprint and take_prior(key, None) is not None:
+                    mark_seen(hash(key))
+                    unchanged_unbuilt += 1
                     continue
                 if build is None:
                     raise InvalidRecord(f"unbuilt record {key!r} and no builder")
@@ -139,6 +137,7 @@ def scan(
     except BaseException:
         result.spill.discard()
         raise
+    result.count += unchanged_unbuilt
     result.spill.close()
     result.delta = delta()
     if deleted and not result.delta:

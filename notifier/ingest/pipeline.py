@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,10 +131,13 @@ def poll(
         part_urls = {**cfg.fetch_urls(), **(urls or {})}  # ${VAR} and {date} filled in
     fetched: dict[str, Fetched] = {}
     temp_files: list[Path] = []
+    archiving: list[Future[Path]] = []
     now = utcnow()
     discovered: str | None = None
 
     def outcome(status: str, reason: str | None, **kw: Any) -> PollResult:
+        for pending in archiving:
+            pending.result()  # a quarantined snapshot is reviewed from its archived copy
         snap = Snapshot(
             source=source_id,
             fetched_at=now,
@@ -205,7 +209,8 @@ def poll(
                 temp_files.append(got.path)
         parts_info = {}
         for part, got in fetched.items():
-            archived = ctx.archive.put(got.path, got.sha256)
+            archiving.append(ctx.archive.put_later(got.path, got.sha256))  # compressed while the parse runs
+            archived = ctx.archive.path_for(got.sha256)
             parts_info[part] = {"sha256": got.sha256, "size": got.size, "archive": str(archived), "url": scrub(got.url)}
         paths = {p: f.path for p, f in fetched.items()}
         published = read_publication(adapter_cls, cfg.options, paths, part_urls.get("main"))
@@ -256,6 +261,8 @@ def poll(
             discovered_url=discovered,
             **snap_fields,
         )
+        for pending in archiving:
+            pending.result()  # the snapshot names its archived copy: it must exist before the commit
         try:
             snapshot.duration_ms = int((time.monotonic() - started) * 1000)
             snapshot, changes = commit_accepted(
@@ -297,6 +304,7 @@ def poll(
             changes=changes,
         )
     finally:
+        wait(archiving)  # the archive reads the temp files
         for path in temp_files:
             if path is not None:
                 path.unlink(missing_ok=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -50,6 +50,18 @@ class Snapshot(SQLModel, table=True):
 
 class Record(SQLModel, table=True):
     __tablename__ = "record"
+    # What a poll reads of every active record, and nothing else: the read never touches the payloads.
+    __table_args__ = (
+        Index(
+            "ix_record_active_state",
+            "source",
+            "key",
+            "hash",
+            "fingerprint",
+            sqlite_where=text("removed_at IS NULL"),
+            postgresql_where=text("removed_at IS NULL"),
+        ),
+    )
     source: str = Field(primary_key=True, max_length=100)
     key: str = Field(primary_key=True, max_length=300)
     kind: str = Field(max_length=20)

@@ -62,26 +62,32 @@ def get_state(session: Session, source: str) -> SourceState:
 def prior_state(engine: Engine, source: str, fingerprints: bool = False) -> tuple[dict[str, str], dict[str, int]]:
     """key -> hash of the source's active records and, when asked, key -> fingerprint of those that have one.
 
-    Rows are read from the DB-API cursor in batches: plain strings and integers need none of SQLAlchemy's
-    per-row processing, which was most of the cost on a list of a million.
+    Rows come straight from a DB-API cursor (server-side on PostgreSQL) in batches: plain strings and integers
+    need none of SQLAlchemy's per-row processing, which was most of the cost on a list of a million.
     """
     hashes: dict[str, str] = {}
     prints: dict[str, int] = {}
     columns = (Record.key, Record.hash, Record.fingerprint) if fingerprints else (Record.key, Record.hash)
+    stmt = select(*columns).where(Record.source == source, Record.removed_at.is_(None))
     with engine.connect() as conn:
-        result = conn.execution_options(stream_results=True).execute(
-            select(*columns).where(Record.source == source, Record.removed_at.is_(None))
-        )
-        cursor = result.cursor
-        while rows := cursor.fetchmany(20000):
-            if fingerprints:
-                for key, digest, fingerprint in rows:
-                    hashes[key] = digest
-                    if fingerprint is not None:
-                        prints[key] = fingerprint
-            else:
-                hashes.update(rows)
-        result.close()
+        compiled = stmt.compile(dialect=conn.dialect)
+        params = compiled.params
+        args = [params[name] for name in compiled.positiontup] if compiled.positiontup else params
+        dbapi = conn.connection.dbapi_connection
+        cursor = dbapi.cursor(name="prior_state") if conn.dialect.name == "postgresql" else dbapi.cursor()
+        try:
+            cursor.execute(str(compiled), args)
+            while rows := cursor.fetchmany(20000):
+                if fingerprints:
+                    for key, digest, fingerprint in rows:
+                        hashes[key] = digest
+                        if fingerprint is not None:
+                            prints[key] = fingerprint
+                else:
+                    hashes.update(rows)
+        finally:
+            cursor.close()
+            conn.rollback()
     return hashes, prints
 
 
@@ -269,9 +275,11 @@ def commit_accepted(
             if deliveries:
                 session.execute(insert(Delivery), deliveries)
 
-        count = session.scalar(
-            select(func.count()).select_from(Record).where(Record.source == source, Record.removed_at.is_(None))
-        )
+        count = snapshot.record_count  # the pipeline's count: counting a million rows again costs seconds
+        if count is None:
+            count = session.scalar(
+                select(func.count()).select_from(Record).where(Record.source == source, Record.removed_at.is_(None))
+            )
         session.execute(
             update(SourceState)
             .where(SourceState.source == source)

@@ -1,4 +1,5 @@
-"""record.fingerprint: the adapter's fingerprint of a record's published form
+"""record.fingerprint (the adapter's fingerprint of a record's published form) and a covering index of what
+a poll reads of the active records
 
 Revision ID: 0005
 Revises: 0004
@@ -16,8 +17,16 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("record") as batch:
         batch.add_column(sa.Column("fingerprint", sa.BigInteger(), nullable=True))
+    op.create_index(
+        "ix_record_active_state",
+        "record",
+        ["source", "key", "hash", "fingerprint"],
+        sqlite_where=sa.text("removed_at IS NULL"),
+        postgresql_where=sa.text("removed_at IS NULL"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_record_active_state", table_name="record")
     with op.batch_alter_table("record") as batch:
         batch.drop_column("fingerprint")
