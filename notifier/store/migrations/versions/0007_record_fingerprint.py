@@ -1,15 +1,15 @@
 """record.fingerprint (the adapter's fingerprint of a record's published form) and a covering index of what
 a poll reads of the active records
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
