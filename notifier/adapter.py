@@ -27,14 +27,14 @@ class Deletion:
 
 @dataclass(frozen=True, slots=True)
 class Unbuilt:
-    """A record known so far by its key and a fingerprint of its published form (Adapter.fingerprinted).
+    """A record known so far by its key and a digest of its published form (Adapter.parse_unbuilt).
 
-    The core builds it (Adapter.build(raw)) only when the fingerprint differs from the stored one: on a list of
+    The core builds it (Adapter.build(raw)) only when the digest differs from the stored one: on a list of
     millions where 1 % changes, building and hashing the other 99 % is most of a poll's cost.
     """
 
     key: str
-    fingerprint: int
+    raw_digest: int
     raw: Any
 
 
@@ -94,17 +94,17 @@ class Adapter(ABC):
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Record]:
         """Yield the snapshot's records; raise ParseError when the bytes are not this source's format."""
 
-    # Optional, for very large lists: `fingerprinted` yields Unbuilt items (and records or Deletions where it
+    # Optional, for very large lists: `parse_unbuilt` yields Unbuilt items (and records or Deletions where it
     # builds eagerly) and `build` turns an Unbuilt's raw value into its record (or None: not a record after all).
-    # The fingerprint must cover everything the record is built from and nothing volatile; parse() must yield what
-    # fingerprinted() + build() do. The contract kit checks both.
-    fingerprints: ClassVar[bool] = False
+    # The digest must cover everything the record is built from and nothing volatile; parse() must yield what
+    # parse_unbuilt() + build() do. The contract kit checks both.
+    builds_on_demand: ClassVar[bool] = False
 
-    def fingerprinted(self, parts: Mapping[str, Path]) -> Iterator[Record | Deletion | Unbuilt]:
-        raise NotImplementedError(f"{type(self).__name__} does not fingerprint")
+    def parse_unbuilt(self, parts: Mapping[str, Path]) -> Iterator[Record | Deletion | Unbuilt]:
+        raise NotImplementedError(f"{type(self).__name__} does not build on demand")
 
     def build(self, raw: Any) -> Record | None:
-        raise NotImplementedError(f"{type(self).__name__} does not fingerprint")
+        raise NotImplementedError(f"{type(self).__name__} does not build on demand")
 
 
 def sniff(path: Path, size: int = 2048) -> bytes:

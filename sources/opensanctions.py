@@ -247,10 +247,10 @@ class OpenSanctions(Adapter):
     def is_delta(self) -> bool:
         return self._delta
 
-    fingerprints = True
+    builds_on_demand = True
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation | Deletion]:
-        for item in self.fingerprinted(parts):
+        for item in self.parse_unbuilt(parts):
             if type(item) is Unbuilt:
                 record = self.build(item.raw)
                 if record is not None:
@@ -261,7 +261,7 @@ class OpenSanctions(Adapter):
     def build(self, raw: Any) -> Designation | None:
         return entity_to_record(raw)
 
-    def fingerprinted(self, parts: Mapping[str, Path]) -> Iterator[Designation | Deletion | Unbuilt]:
+    def parse_unbuilt(self, parts: Mapping[str, Path]) -> Iterator[Designation | Deletion | Unbuilt]:
         path = Path(parts["main"])
         if looks_like_html(path):
             raise ParseError("OpenSanctions: got an HTML page, not an FtM entities file")
@@ -277,7 +277,7 @@ class OpenSanctions(Adapter):
         raise ParseError("OpenSanctions: no FtM entities in the file (an empty delta has no lines either)")
 
     def _entities(self, lines: Iterator[tuple[int, bytes]]) -> Iterator[Unbuilt]:
-        """A full entities file: one Unbuilt per listable target, fingerprinted without its bookkeeping."""
+        """A full entities file: one Unbuilt per listable target, raw_digested without its bookkeeping."""
         targets_only = bool(self.options.get("targets_only", True))
         loads, dumps, digest, option = orjson.loads, orjson.dumps, xxh3_64_intdigest, SORT_KEYS
         for lineno, raw in lines:

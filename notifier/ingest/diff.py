@@ -30,8 +30,8 @@ class Spill:
         self._fh = os.fdopen(fd, "w", encoding="utf-8")
         self.count = 0
 
-    def add(self, key: str, digest: str, payload_json: str, fingerprint: int | None = None) -> None:
-        self._fh.write(f"{json.dumps([key, digest, fingerprint])}\t{payload_json}\n")
+    def add(self, key: str, digest: str, payload_json: str, raw_digest: int | None = None) -> None:
+        self._fh.write(f"{json.dumps([key, digest, raw_digest])}\t{payload_json}\n")
         self.count += 1
 
     def close(self) -> None:
@@ -43,8 +43,8 @@ class Spill:
         with open(self.path, encoding="utf-8") as fh:
             for line in fh:
                 head, payload_json = line.rstrip("\n").split("\t", 1)
-                key, digest, fingerprint = json.loads(head)
-                yield key, digest, payload_json, fingerprint
+                key, digest, raw_digest = json.loads(head)
+                yield key, digest, payload_json, raw_digest
 
     def discard(self) -> None:
         self.close()
@@ -64,8 +64,8 @@ class Scan:
     moved: list[tuple[str, str]] = field(default_factory=list)  # (old key, new key)
     delta: bool = False  # the snapshot listed only changes
     spill: Spill | None = None
-    # Unchanged records whose published form moved (say, reordered): only their stored fingerprint is updated.
-    refingerprinted: dict[str, int] = field(default_factory=dict)
+    # Unchanged records whose published form moved (say, reordered): only their stored raw_digest is updated.
+    redigested: dict[str, int] = field(default_factory=dict)
 
 
 def scan(
@@ -74,29 +74,29 @@ def scan(
     tmp_dir: Path,
     match_moved: bool = False,
     delta: Callable[[], bool] = lambda: False,
-    fingerprints: dict[str, int] | None = None,
+    raw_digests: dict[str, int] | None = None,
     build: Callable[[Any], Record | None] | None = None,
 ) -> Scan:
     """Compare records with `prior` (key -> hash of active stored records). Consumes `prior`.
 
     In a delta snapshot (`delta()`, asked once the records are read: a format may tell only then), records
-    absent from it are unchanged and only Deletion markers remove. An Unbuilt item whose fingerprint equals the
-    stored one (`fingerprints`: key -> fingerprint) is unchanged without being built; any other is built.
+    absent from it are unchanged and only Deletion markers remove. An Unbuilt item whose raw_digest equals the
+    stored one (`raw_digests`: key -> raw_digest) is unchanged without being built; any other is built.
     """
     result = Scan(spill=Spill(tmp_dir))
     seen: set[int] = set()
     deleted: list[str] = []
-    stored_fp = fingerprints or {}
-    fingerprint_of, take_prior, mark_seen, unbuilt = stored_fp.get, prior.pop, seen.add, Unbuilt
+    stored_fp = raw_digests or {}
+    raw_digest_of, take_prior, mark_seen, unbuilt = stored_fp.get, prior.pop, seen.add, Unbuilt
     unchanged_unbuilt = 0
     try:
         for record in records:
-            fingerprint = None
+            raw_digest = None
             if type(record) is unbuilt:
                 key = record.key
-                fingerprint = record.fingerprint
-                # The hot path of a large list: same fingerprint as stored, first time this key is seen.
-                if fingerprint_of(key) == fingerprint and take_prior(key, None) is not None:
+                raw_digest = record.raw_digest
+                # The hot path of a large list: same raw_digest as stored, first time this key is seen.
+                if raw_digest_of(key) == raw_digest and take_prior(key, None) is not None:
                     mark_seen(hash(key))
                     unchanged_unbuilt += 1
                     continue
@@ -129,11 +129,11 @@ def scan(
             digest = content_hash(payload)
             old = prior.pop(key, None)
             if old == digest:
-                if fingerprint is not None and stored_fp.get(key) != fingerprint:
-                    result.refingerprinted[key] = fingerprint
+                if raw_digest is not None and stored_fp.get(key) != raw_digest:
+                    result.redigested[key] = raw_digest
                 continue
             (result.added if old is None else result.amended)[key] = digest
-            result.spill.add(key, digest, dumps(payload), fingerprint)
+            result.spill.add(key, digest, dumps(payload), raw_digest)
     except BaseException:
         result.spill.discard()
         raise

@@ -335,13 +335,13 @@ def double_encoded(text: str) -> bool:
 
 
 def check_encoding(changed: Iterable[tuple[str, str, str, int | None]]) -> None:
-    """Checks the added and amended records (key, hash, payload JSON, fingerprint) for text decoded in the wrong
+    """Checks the added and amended records (key, hash, payload JSON, raw_digest) for text decoded in the wrong
     encoding.
 
     A publisher's export switching encoding would otherwise alert every record with an accent as amended.
     """
     total, garbled = 0, []
-    for key, _digest, payload_json, _fingerprint in changed:
+    for key, _digest, payload_json, _raw_digest in changed:
         total += 1
         if double_encoded(payload_json):
             garbled.append(key)

@@ -221,11 +221,11 @@ def poll(
             publication_id=published.id,
         )
 
-        prior, fingerprints = prior_state(ctx.engine, source_id, fingerprints=adapter_cls.fingerprints)
+        prior, raw_digests = prior_state(ctx.engine, source_id, raw_digests=adapter_cls.builds_on_demand)
         prior_count = len(prior)
         try:
             check_files(adapter_cls, paths)
-            result = _parse_and_scan(adapter_cls, cfg, paths, prior, ctx.tmp_dir, fingerprints)
+            result = _parse_and_scan(adapter_cls, cfg, paths, prior, ctx.tmp_dir, raw_digests)
         except Refused as exc:
             return outcome("quarantined", str(exc), **snap_fields)
         if adapter_cls.windowed:
@@ -316,18 +316,18 @@ def _parse_and_scan(
     paths: dict[str, Path],
     prior: dict[str, str],
     tmp_dir: Path,
-    fingerprints: dict[str, int],
+    raw_digests: dict[str, int],
 ) -> Scan:
     """Parsing and scanning interleave (records stream); any failure of either quarantines the snapshot."""
     adapter = adapter_cls(cfg.options)
     try:
         return scan(
-            adapter.fingerprinted(paths) if adapter_cls.fingerprints else adapter.parse(paths),
+            adapter.parse_unbuilt(paths) if adapter_cls.builds_on_demand else adapter.parse(paths),
             prior,
             tmp_dir,
             match_moved=adapter_cls.match_moved_by_content,
             delta=lambda: adapter.is_delta,
-            fingerprints=fingerprints,
+            raw_digests=raw_digests,
             build=adapter.build,
         )
     except ParseError as exc:

@@ -57,7 +57,7 @@ class Record(SQLModel, table=True):
             "source",
             "key",
             "hash",
-            "fingerprint",
+            "raw_digest",
             sqlite_where=text("removed_at IS NULL"),
             postgresql_where=text("removed_at IS NULL"),
         ),
@@ -71,9 +71,9 @@ class Record(SQLModel, table=True):
     first_seen: datetime
     updated_at: datetime
     removed_at: datetime | None = None
-    # The adapter's fingerprint of the published form (Adapter.fingerprinted), when it gives one: an unchanged
-    # fingerprint spares building and hashing the record at the next poll.
-    fingerprint: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    # A digest of the record's published form (Adapter.parse_unbuilt), when the adapter gives one: an unchanged
+    # digest spares building and hashing the record at the next poll.
+    raw_digest: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
 
 
 class Change(SQLModel, table=True):

@@ -59,15 +59,15 @@ def get_state(session: Session, source: str) -> SourceState:
     return state
 
 
-def prior_state(engine: Engine, source: str, fingerprints: bool = False) -> tuple[dict[str, str], dict[str, int]]:
-    """key -> hash of the source's active records and, when asked, key -> fingerprint of those that have one.
+def prior_state(engine: Engine, source: str, raw_digests: bool = False) -> tuple[dict[str, str], dict[str, int]]:
+    """key -> hash of the source's active records and, when asked, key -> raw_digest of those that have one.
 
     Rows come straight from a DB-API cursor (server-side on PostgreSQL) in batches: plain strings and integers
     need none of SQLAlchemy's per-row processing, which was most of the cost on a list of a million.
     """
     hashes: dict[str, str] = {}
     prints: dict[str, int] = {}
-    columns = (Record.key, Record.hash, Record.fingerprint) if fingerprints else (Record.key, Record.hash)
+    columns = (Record.key, Record.hash, Record.raw_digest) if raw_digests else (Record.key, Record.hash)
     stmt = select(*columns).where(Record.source == source, Record.removed_at.is_(None))
     with engine.connect() as conn:
         compiled = stmt.compile(dialect=conn.dialect)
@@ -78,11 +78,11 @@ def prior_state(engine: Engine, source: str, fingerprints: bool = False) -> tupl
         try:
             cursor.execute(str(compiled), args)
             while rows := cursor.fetchmany(20000):
-                if fingerprints:
-                    for key, digest, fingerprint in rows:
+                if raw_digests:
+                    for key, digest, raw_digest in rows:
                         hashes[key] = digest
-                        if fingerprint is not None:
-                            prints[key] = fingerprint
+                        if raw_digest is not None:
+                            prints[key] = raw_digest
                 else:
                     hashes.update(rows)
         finally:
@@ -115,7 +115,7 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
             "name": stmt.excluded.name,
             "hash": stmt.excluded.hash,
             "payload": stmt.excluded.payload,
-            "fingerprint": stmt.excluded.fingerprint,
+            "raw_digest": stmt.excluded.raw_digest,
             "updated_at": stmt.excluded.updated_at,
             "removed_at": None,
         },
@@ -195,7 +195,7 @@ def commit_accepted(
         changes: list[dict[str, Any]] = []
         for batch in _batches(iter(scan.spill)):
             rows = []
-            for key, digest, payload_json, fingerprint in batch:
+            for key, digest, payload_json, raw_digest in batch:
                 payload = json.loads(payload_json)
                 name = record_title(payload)
                 rows.append(
@@ -206,7 +206,7 @@ def commit_accepted(
                         name=name,
                         hash=digest,
                         payload=payload_json,
-                        fingerprint=fingerprint,
+                        raw_digest=raw_digest,
                         first_seen=now,
                         updated_at=now,
                         removed_at=None,
@@ -229,12 +229,12 @@ def commit_accepted(
                     )
                 )
             _upsert(session, rows)
-        if scan.refingerprinted:
+        if scan.redigested:
             session.execute(
                 update(Record.__table__)
                 .where(Record.__table__.c.source == bindparam("s"), Record.__table__.c.key == bindparam("k"))
-                .values(fingerprint=bindparam("f")),
-                [{"s": source, "k": k, "f": f} for k, f in scan.refingerprinted.items()],
+                .values(raw_digest=bindparam("f")),
+                [{"s": source, "k": k, "f": f} for k, f in scan.redigested.items()],
             )
         if scan.removed:
             for chunk in _batches(iter(scan.removed), 500):

@@ -1,26 +1,26 @@
-"""record.fingerprint (the adapter's fingerprint of a record's published form) and a covering index of what
-a poll reads of the active records
+"""record.raw_digest (a digest of a record's published form, from adapters that build on demand) and
+a covering index of what a poll reads of the active records
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
     with op.batch_alter_table("record") as batch:
-        batch.add_column(sa.Column("fingerprint", sa.BigInteger(), nullable=True))
+        batch.add_column(sa.Column("raw_digest", sa.BigInteger(), nullable=True))
     op.create_index(
         "ix_record_active_state",
         "record",
-        ["source", "key", "hash", "fingerprint"],
+        ["source", "key", "hash", "raw_digest"],
         sqlite_where=sa.text("removed_at IS NULL"),
         postgresql_where=sa.text("removed_at IS NULL"),
     )
@@ -29,4 +29,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_record_active_state", table_name="record")
     with op.batch_alter_table("record") as batch:
-        batch.drop_column("fingerprint")
+        batch.drop_column("raw_digest")

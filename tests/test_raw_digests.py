@@ -1,4 +1,4 @@
-"""Fingerprinted adapters: a record whose published form did not move is not built again, and nothing is missed.
+"""Unbuilt-first adapters: a record whose published form did not move is not built again, and nothing is missed.
 
 The fast path must give exactly the events the full path gives: the same change sets, on SQLite and PostgreSQL,
 whatever order or bookkeeping the publisher rewrites between versions.
@@ -51,7 +51,7 @@ def test_an_unchanged_entity_is_not_built_again_even_when_its_bookkeeping_moves(
     items = entities()
     assert poll(ctx, "os", {"main": write(tmp_path / "v1.json", items)}).status == "accepted"
     with Session(ctx.engine) as session:
-        stored = session.execute(select(Record.fingerprint).where(Record.source == "os")).scalars().all()
+        stored = session.execute(select(Record.raw_digest).where(Record.source == "os")).scalars().all()
     assert stored and all(fp is not None for fp in stored)
 
     built = count_builds(monkeypatch)
@@ -82,7 +82,7 @@ def test_a_changed_entity_is_built_and_diffed_and_a_revert_is_seen(make_ctx, tmp
     assert changes(ctx, reverted.snapshot_id) == {("amended", "Q7747")}
 
 
-def test_a_reordered_entity_is_refingerprinted_without_an_event(make_ctx, tmp_path, monkeypatch):
+def test_a_reordered_entity_is_redigested_without_an_event(make_ctx, tmp_path, monkeypatch):
     ctx = make_ctx({"os": {"adapter": "opensanctions", "url": "x"}})
     items = entities()
     poll(ctx, "os", {"main": write(tmp_path / "v1.json", items)})
@@ -90,11 +90,11 @@ def test_a_reordered_entity_is_refingerprinted_without_an_event(make_ctx, tmp_pa
     target = next(e for e in reordered if e["id"] == "Q7747")
     target["properties"]["programId"] = list(reversed(target["properties"]["programId"]))
     with Session(ctx.engine) as session:
-        before = session.get(Record, ("os", "Q7747")).fingerprint
+        before = session.get(Record, ("os", "Q7747")).raw_digest
     result = poll(ctx, "os", {"main": write(tmp_path / "v2.json", reordered)})
     assert (result.added, result.removed, result.amended) == (0, 0, 0)
     with Session(ctx.engine) as session:
-        after = session.get(Record, ("os", "Q7747")).fingerprint
+        after = session.get(Record, ("os", "Q7747")).raw_digest
     assert after != before  # stored, so the next poll of this order is the fast path again
     built = count_builds(monkeypatch)
     poll(ctx, "os", {"main": write(tmp_path / "v3.json", reordered + [])})
@@ -105,7 +105,7 @@ def test_the_fast_path_and_the_full_parse_give_the_same_records(tmp_path):
     adapter = OpenSanctions({})
     full = {r.key: r for r in adapter.parse({"main": FIXTURE})}
     fast = {}
-    for item in adapter.fingerprinted({"main": FIXTURE}):
+    for item in adapter.parse_unbuilt({"main": FIXTURE}):
         record = adapter.build(item.raw)
         if record is not None:
             fast[record.key] = record
