@@ -1,15 +1,15 @@
 """record.raw_digest (a digest of a record's published form, from adapters that build on demand) and
 a covering index of what a poll reads of the active records
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
