@@ -71,11 +71,28 @@ class Channel(filesystem.Channel):
 
 
 class Transport(filesystem.Transport):
+    """Polled from the worker's event loop, so that Celery runs its asynchronous prefork pool: with kombu's
+    filesystem transport Celery falls back to its blocking loop and billiard's shared-queue pool, where a pool
+    process killed while it reads its next task (SIGKILL, the OOM killer) leaves the queue's lock held and the
+    worker takes no task ever again (measured: tests/test_embedded_broker.py hung after one kill)."""
+
     Channel = Channel
     global_state = filesystem.virtual.BrokerState()
+    implements = filesystem.Transport.implements.extend(asynchronous=True)
     # No host to connect to: without this kombu warns "No hostname was supplied" at every connection.
     default_connection_params: dict = {}
     driver_type = driver_name = SCHEME
+    BATCH = 50  # messages taken per poll at most, so the loop stays responsive
+
+    def register_with_event_loop(self, connection: object, loop: object) -> None:
+        def drain() -> None:
+            for _ in range(self.BATCH):
+                try:
+                    self.cycle.get(self._deliver, timeout=0)
+                except filesystem.Empty:
+                    return
+
+        loop.call_repeatedly(self.polling_interval or 0.1, drain)
 
 
 TRANSPORT_ALIASES.setdefault(SCHEME, "tasks.broker:Transport")

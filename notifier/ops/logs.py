@@ -9,7 +9,7 @@ import sys
 from notifier.redact import scrub
 from notifier.settings import Settings
 
-HOUSEKEEPING = ("alembic", "apprise", "celery.worker.strategy", "celery.beat")
+HOUSEKEEPING = ("alembic", "apprise", "celery.worker.strategy", "celery.worker.request", "celery.beat")
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
 
