@@ -243,6 +243,8 @@ VESSEL_KEYS = (  # notifier.records.Vessel
 
 def _label(name: str) -> str:
     """ "vessel.flag" -> "Vessel flag", "birth_dates" -> "Born"."""
+    if name in LABELS:
+        return LABELS[name]
     head, _, rest = name.partition(".")
     if rest:
         sub = dict(VESSEL_KEYS).get(rest) if head == "vessel" else None
@@ -335,10 +337,31 @@ def text_change(label: str, before: Any, after: Any) -> list[str]:
     return lines or [f"{label}: {_clause_change(before, after)}"]
 
 
+FIELD_ORDER = (  # what an amendment lists first: the sanction itself, then who the party is
+    "programs",
+    "name",
+    "entity_type",
+    "listed_on",
+    "identifiers",
+    "birth_dates",
+    "birth_places",
+    "nationalities",
+    "citizenships",
+    "gender",
+    "vessel",
+    "aliases",
+    "addresses",
+    "linked_to",
+)
+
+
 def field_lines(fields: list[dict[str, Any]] | None) -> list[str]:
     """What an amendment changed, item by item."""
     lines: list[str] = []
-    for f in fields or []:
+    order = {name: i for i, name in enumerate(FIELD_ORDER)}
+    for f in sorted(
+        fields or [], key=lambda f: (order.get(str(f.get("field")).split(".")[0], len(order)), f.get("field"))
+    ):
         label = _label(str(f.get("field", "")))
         show = {"identifiers": _ident, "extra.facts": lambda x: _fact(x, 3 * MAX_TEXT)}.get(str(f.get("field")), _short)
         if "before" in f or "after" in f:
