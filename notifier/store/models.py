@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import BigInteger, Column, Index, Integer, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 
@@ -111,7 +111,9 @@ class ChangeIndex(SQLModel, table=True):
         Index("ix_change_index_source_seq", "source", "seq"),
         Index("ix_change_index_created", "created_at"),
     )
-    seq: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    seq: int = Field(
+        sa_column=Column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=False)
+    )
     change_id: int = Field(foreign_key="change.id", sa_column_kwargs={"unique": True})
     source: str = Field(max_length=100)
     kind: str = Field(max_length=20)
