@@ -155,36 +155,24 @@ def _like(text: str) -> str:
 Row = tuple[Change, Snapshot, ChangeIndex]
 
 
-def _whole(session: Session, ids: list[int]) -> list[Row]:
-    """The change rows, their snapshots and index rows for these change ids, in the order given."""
-    if not ids:
-        return []
-    rows = session.execute(
+def _with_rows(ids: Select) -> Select:
+    """The change rows, snapshots and index rows of the change ids a subquery picks: one round trip."""
+    return (
         select(Change, Snapshot, ChangeIndex)
         .join(Snapshot, Snapshot.id == Change.snapshot_id)
         .join(ChangeIndex, ChangeIndex.change_id == Change.id)
-        .where(Change.id.in_(ids))
-    ).all()
-    order = {cid: i for i, cid in enumerate(ids)}
-    return sorted(((c, s, x) for c, s, x in rows), key=lambda r: order[r[0].id])
+        .where(Change.id.in_(ids.scalar_subquery()))
+    )
 
 
 def newest(
     session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta], limit: int, offset: int = 0
 ) -> list[Row]:
-    """A page of changes, newest first: ids from the narrow change_index, then only those rows read whole."""
+    """A page of changes, newest first: picked in the narrow change_index, only those rows read whole."""
     dialect = session.get_bind().dialect.name
-    ids = (
-        session.execute(
-            flt.apply(select(ChangeIndex.change_id), metas, dialect)
-            .order_by(ChangeIndex.seq.desc())
-            .limit(limit)
-            .offset(offset)
-        )
-        .scalars()
-        .all()
-    )
-    return _whole(session, list(ids))
+    ids = flt.apply(select(ChangeIndex.change_id), metas, dialect).order_by(ChangeIndex.seq.desc())
+    rows = session.execute(_with_rows(ids.limit(limit).offset(offset)).order_by(ChangeIndex.seq.desc())).all()
+    return [(c, s, x) for c, s, x in rows]
 
 
 COUNT_CAP = 10_000
@@ -212,14 +200,12 @@ def delta(session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta], 
     """
     head = session.scalar(select(func.max(ChangeIndex.seq))) or 0
     dialect = session.get_bind().dialect.name
-    stmt = flt.apply(
-        select(ChangeIndex.change_id, ChangeIndex.seq).where(ChangeIndex.seq > since, ChangeIndex.seq <= head),
-        metas,
-        dialect,
+    ids = flt.apply(
+        select(ChangeIndex.change_id).where(ChangeIndex.seq > since, ChangeIndex.seq <= head), metas, dialect
     )
-    found = session.execute(stmt.order_by(ChangeIndex.seq).limit(limit)).all()
-    items = _whole(session, [cid for cid, _ in found])
-    nxt = found[-1][1] if len(found) >= limit else max(head, since)
+    rows = session.execute(_with_rows(ids.order_by(ChangeIndex.seq).limit(limit)).order_by(ChangeIndex.seq)).all()
+    items: list[Row] = [(c, s, x) for c, s, x in rows]
+    nxt = items[-1][2].seq if len(items) >= limit else max(head, since)
     return Delta(items, nxt)
 
 
