@@ -123,6 +123,7 @@ class ChangeIndex(SQLModel, table=True):
     name: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     key: str = Field(max_length=300)
     created_at: datetime
+    folded: str | None = Field(default=None, sa_column=Column(Text))  # lower(name + " " + key), for free text (0012)
 
 
 class Delivery(SQLModel, table=True):

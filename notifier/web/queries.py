@@ -92,7 +92,7 @@ class ChangeFilter:
             chosen = {s for s in chosen if s in metas and metas[s].jurisdiction.upper() in self.jurisdictions}
         return sorted(chosen)
 
-    def apply(self, stmt: Select, metas: Mapping[str, SourceMeta], dialect: str = "postgresql") -> Select:
+    def apply(self, stmt: Select, metas: Mapping[str, SourceMeta]) -> Select:
         ids = self.source_ids(metas)
         if ids is not None:
             stmt = stmt.where(ChangeIndex.source.in_(ids))
@@ -109,15 +109,8 @@ class ChangeFilter:
         if self.date_to:
             stmt = stmt.where(ChangeIndex.created_at < datetime.combine(self.date_to + timedelta(days=1), time(), UTC))
         if self.q:
-            # the name by substring (LIKE ignores ASCII case on SQLite; ILIKE folds any case on PostgreSQL), the key
-            # exactly: a key substring search would double the scan for little use
-            pattern = f"%{_like(self.q)}%"
-            by_name = (
-                ChangeIndex.name.like(pattern, escape="\\")
-                if dialect == "sqlite"
-                else ChangeIndex.name.ilike(pattern, escape="\\")
-            )
-            stmt = stmt.where(or_(by_name, ChangeIndex.key == self.q))
+            # name or key, any case: `folded` holds them lower-cased (written at commit), so this is a plain LIKE
+            stmt = stmt.where(ChangeIndex.folded.like(f"%{_like(self.q.lower())}%", escape="\\"))
         return stmt
 
     def query(self) -> list[tuple[str, str]]:
@@ -169,8 +162,7 @@ def newest(
     session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta], limit: int, offset: int = 0
 ) -> list[Row]:
     """A page of changes, newest first: picked in the narrow change_index, only those rows read whole."""
-    dialect = session.get_bind().dialect.name
-    ids = flt.apply(select(ChangeIndex.change_id), metas, dialect).order_by(ChangeIndex.seq.desc())
+    ids = flt.apply(select(ChangeIndex.change_id), metas).order_by(ChangeIndex.seq.desc())
     rows = session.execute(_with_rows(ids.limit(limit).offset(offset)).order_by(ChangeIndex.seq.desc())).all()
     return [(c, s, x) for c, s, x in rows]
 
@@ -180,8 +172,7 @@ COUNT_CAP = 10_000
 
 def count(session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta], cap: int = COUNT_CAP) -> int:
     """How many changes match, counted up to `cap` + 1 (a page says "more than 10,000" rather than scan on)."""
-    dialect = session.get_bind().dialect.name
-    matching = flt.apply(select(ChangeIndex.seq), metas, dialect).limit(cap + 1).subquery()
+    matching = flt.apply(select(ChangeIndex.seq), metas).limit(cap + 1).subquery()
     return session.scalar(select(func.count()).select_from(matching)) or 0
 
 
@@ -199,10 +190,7 @@ def delta(session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta], 
     filter that matches nothing the cursor still moves on to the head: the next poll does not rescan.
     """
     head = session.scalar(select(func.max(ChangeIndex.seq))) or 0
-    dialect = session.get_bind().dialect.name
-    ids = flt.apply(
-        select(ChangeIndex.change_id).where(ChangeIndex.seq > since, ChangeIndex.seq <= head), metas, dialect
-    )
+    ids = flt.apply(select(ChangeIndex.change_id).where(ChangeIndex.seq > since, ChangeIndex.seq <= head), metas)
     rows = session.execute(_with_rows(ids.order_by(ChangeIndex.seq).limit(limit)).order_by(ChangeIndex.seq)).all()
     items: list[Row] = [(c, s, x) for c, s, x in rows]
     nxt = items[-1][2].seq if len(items) >= limit else max(head, since)
