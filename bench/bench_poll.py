@@ -300,7 +300,7 @@ def our_diff(
     try:
         fields = [
             field_changes(old_payloads[key], json.loads(payload_json))
-            for key, _digest, payload_json, _raw_digest in result.spill
+            for key, _digest, payload_json, *_ in result.spill
             if key in result.amended
         ]
     finally:

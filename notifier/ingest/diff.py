@@ -13,11 +13,22 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from notifier.adapter import Deletion, Unbuilt
 from notifier.ingest.canonical import canonical_payload, content_hash, dumps, fingerprint, normalize_key
-from notifier.records import InvalidRecord, Record
+from notifier.records import InvalidRecord, Record, record_title
+
+
+class Spilled(NamedTuple):
+    """One added or amended record as the scan kept it; read by name (the tuple grows)."""
+
+    key: str
+    digest: str
+    payload_json: str
+    raw_digest: int | None
+    kind: str
+    name: str
 
 
 class Spill:
@@ -30,21 +41,23 @@ class Spill:
         self._fh = os.fdopen(fd, "w", encoding="utf-8")
         self.count = 0
 
-    def add(self, key: str, digest: str, payload_json: str, raw_digest: int | None = None) -> None:
-        self._fh.write(f"{json.dumps([key, digest, raw_digest])}\t{payload_json}\n")
+    def add(
+        self, key: str, digest: str, payload_json: str, raw_digest: int | None = None, kind: str = "", name: str = ""
+    ) -> None:
+        self._fh.write(f"{json.dumps([key, digest, raw_digest, kind, name], ensure_ascii=False)}\t{payload_json}\n")
         self.count += 1
 
     def close(self) -> None:
         if not self._fh.closed:
             self._fh.close()
 
-    def __iter__(self) -> Iterator[tuple[str, str, str, int | None]]:
+    def __iter__(self) -> Iterator[Spilled]:
         self.close()
         with open(self.path, encoding="utf-8") as fh:
             for line in fh:
                 head, payload_json = line.rstrip("\n").split("\t", 1)
-                key, digest, raw_digest = json.loads(head)
-                yield key, digest, payload_json, raw_digest
+                key, digest, raw_digest, kind, name = json.loads(head)
+                yield Spilled(key, digest, payload_json, raw_digest, kind, name)
 
     def discard(self) -> None:
         self.close()
@@ -133,7 +146,7 @@ def scan(
                     result.redigested[key] = raw_digest
                 continue
             (result.added if old is None else result.amended)[key] = digest
-            result.spill.add(key, digest, dumps(payload), raw_digest)
+            result.spill.add(key, digest, dumps(payload), raw_digest, record.kind, record_title(payload))
     except BaseException:
         result.spill.discard()
         raise
@@ -173,7 +186,7 @@ def match_renumbered(result: Scan, stored: Callable[[list[str]], dict[str, dict[
     olds: dict[str, list[str]] = {}
     for key, payload in sorted(stored(list(result.removed)).items()):
         olds.setdefault(fingerprint(payload), []).append(key)
-    for key, _digest, payload_json in result.spill:
+    for key, _digest, payload_json, *_ in result.spill:
         if key in result.added:
             found = olds.get(fingerprint(json.loads(payload_json)))
             if found:

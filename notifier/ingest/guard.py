@@ -27,7 +27,7 @@ from typing import Any
 from notifier.adapter import Adapter, looks_like_html
 from notifier.config import GuardConfig
 from notifier.ingest.canonical import IDENTITY, fingerprint
-from notifier.ingest.diff import Scan
+from notifier.ingest.diff import Scan, Spilled
 
 EOF_MARKER = b"\x1a"  # the DOS end-of-file byte OFAC ends each legacy CSV file with
 SAMPLE = 5000  # at most this many amended / removed records are loaded to judge the shape of a change
@@ -242,7 +242,7 @@ def measure(
     amended_sample = set(_sample(sorted(scan.amended)))
     after: dict[str, dict[str, Any]] = {}
     added_prints: Counter[str] = Counter()
-    for key, _digest, payload_json in scan.spill:
+    for key, _digest, payload_json, *_ in scan.spill:
         if key in amended_sample:
             after[key] = json.loads(payload_json)
         elif scan.removed and key in scan.added:
@@ -324,6 +324,8 @@ def double_encoded(text: str) -> bool:
 
     Real names never survive this round trip (it needs pairs like "Ã©"), so false alarms are unlikely.
     """
+    if text.isascii():  # most records of most lists: no regex needed
+        return False
     for run in _NON_ASCII_RUN.findall(text):
         for encoding in ("cp1252", "latin-1"):
             try:
@@ -334,14 +336,13 @@ def double_encoded(text: str) -> bool:
     return False
 
 
-def check_encoding(changed: Iterable[tuple[str, str, str, int | None]]) -> None:
-    """Checks the added and amended records (key, hash, payload JSON, raw_digest) for text decoded in the wrong
-    encoding.
+def check_encoding(changed: Iterable[Spilled]) -> None:
+    """Checks the added and amended records (the scan's spill) for text decoded in the wrong encoding.
 
     A publisher's export switching encoding would otherwise alert every record with an accent as amended.
     """
     total, garbled = 0, []
-    for key, _digest, payload_json, _raw_digest in changed:
+    for key, _digest, payload_json, *_ in changed:
         total += 1
         if double_encoded(payload_json):
             garbled.append(key)

@@ -195,14 +195,12 @@ def commit_accepted(
         changes: list[dict[str, Any]] = []
         for batch in _batches(iter(scan.spill)):
             rows = []
-            for key, digest, payload_json, raw_digest in batch:
-                payload = json.loads(payload_json)
-                name = record_title(payload)
+            for key, digest, payload_json, raw_digest, kind, name in batch:
                 rows.append(
                     dict(
                         source=source,
                         key=key,
-                        kind=payload.get("kind", ""),
+                        kind=kind,
                         name=name,
                         hash=digest,
                         payload=payload_json,
@@ -214,6 +212,7 @@ def commit_accepted(
                 )
                 if baseline or key in moved_new:
                     continue
+                payload = json.loads(payload_json)
                 before = befores.get(key)
                 amended = key in amended_keys
                 changes.append(
