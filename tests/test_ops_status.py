@@ -285,3 +285,11 @@ def test_sources_yaml_schedule_feeds_the_stale_rule(make_ctx):
     assert collect(svc, now=last + timedelta(minutes=119)).sources[0].problems == []
     assert collect(svc, now=last + timedelta(minutes=121)).sources[0].problems
     assert yaml.safe_load(svc.settings.sources_file.read_text())["sources"]["us_ofac_cons"]["schedule"] == "1h"
+
+
+def test_the_queue_key_layout_copied_from_kombu_still_matches_it():
+    from kombu.transport.redis import PRIORITY_STEPS, Channel
+
+    from notifier.ops import queues
+
+    assert tuple(PRIORITY_STEPS) == queues.PRIORITY_STEPS and Channel.sep == queues.SEP

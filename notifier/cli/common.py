@@ -16,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain click help: Typer's rich help costs ~0.25 s of start-up (bench/bench_cli.py)
     help="Poll official sanctions lists, diff them record by record, alert subscribers.",
 )
 out = Console(highlight=False, soft_wrap=True)

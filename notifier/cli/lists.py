@@ -10,8 +10,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape as rich_escape
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from notifier.cli.common import EXIT_QUARANTINED, app, context, err, every, fail, out, require_source, when
 from notifier.redact import scrub
@@ -27,6 +25,9 @@ def migrate() -> None:
 @app.command()
 def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON object per source.")] = False) -> None:
     """Each configured source with its last poll, last success, records, last change and status."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
     from notifier.ingest.discovery import describe_all
     from notifier.ingest.registry import adapters, broken_adapters
     from notifier.store.models import SourceState
@@ -169,6 +170,9 @@ def changes(
             fail(f"--since {since!r}: use a date like 2025-12-31")
         if since_dt.tzinfo is None:
             since_dt = since_dt.replace(tzinfo=UTC)
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
     ctx = context(with_routing=False)
     if source:
         require_source(ctx, source)

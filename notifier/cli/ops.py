@@ -36,6 +36,26 @@ def _ago(now: datetime, then: datetime | None) -> str:
     return "-" if then is None else f"{ago((now - then).total_seconds())} ago"
 
 
+def status_context():  # noqa: ANN201 - duck-typed Context: settings, engine, sources
+    """What a status reads (settings, the database, the sources file), without importing the adapters, the
+    subscribers or the matchers that build_service loads: `notifier status --json` in a fraction of the time."""
+    from importlib.metadata import entry_points
+    from types import SimpleNamespace
+
+    from notifier.config import load_sources
+    from notifier.ingest.registry import GROUP
+    from notifier.ops.logs import setup_logging
+    from notifier.settings import get_settings
+    from notifier.store.db import get_engine, migrate
+
+    settings = get_settings()
+    setup_logging(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.db_url)
+    sources = load_sources(settings.sources_file, {ep.name for ep in entry_points(group=GROUP)})
+    return SimpleNamespace(settings=settings, engine=get_engine(settings.db_url), sources=sources)
+
+
 def _since(iso: str | None) -> str:
     return f" since {when(datetime.fromisoformat(iso))}" if iso else ""
 
@@ -47,8 +67,7 @@ def status(
     """Sources, queues, outbox, workers and beat at a glance; exit code 1 when anything is unhealthy."""
     from notifier.ops.status import UNSENT, collect
 
-    ctx = context(with_routing=False)
-    report = collect(ctx)
+    report = collect(status_context())
     if as_json:
         out.print(json.dumps(report.as_dict(), ensure_ascii=False, default=str), markup=False)
         raise typer.Exit(0 if report.healthy else 1)

@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from notifier.cli.common import app, context, fail, out
 
@@ -63,6 +61,9 @@ def watchlist_show(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per entry.")] = False,
 ) -> None:
     """The subscriber's stored watchlist: when and from what it was imported, and every entry."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
     from notifier.store.models import Watchlist, WatchlistEntry
 
     svc = context(with_routing=True)

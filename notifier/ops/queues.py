@@ -6,13 +6,14 @@ Mirrors kombu's own layout: a Redis list per queue and priority step; one file p
 
 from __future__ import annotations
 
-from kombu.transport.redis import PRIORITY_STEPS
-from kombu.transport.redis import Channel as RedisChannel
-
 from notifier.ops.heartbeat import Unreachable, is_redis, reaching_redis, redis_client
 from notifier.settings import Settings
 
 QUEUES = ("poll", "deliver")
+# kombu.transport.redis's PRIORITY_STEPS and Channel.sep, copied: importing kombu costs `notifier status` ~0.2 s
+# (tests/test_ops_status.py checks that they still match kombu's).
+PRIORITY_STEPS = (0, 3, 6, 9)
+SEP = "\x06\x16"
 
 
 def queue_lengths(settings: Settings, queues: tuple[str, ...] = QUEUES) -> dict[str, int]:
@@ -23,7 +24,7 @@ def queue_lengths(settings: Settings, queues: tuple[str, ...] = QUEUES) -> dict[
         try:
             with reaching_redis():
                 return {
-                    q: sum(client.llen(q if not pri else f"{q}{RedisChannel.sep}{pri}") for pri in PRIORITY_STEPS)
+                    q: sum(client.llen(q if not pri else f"{q}{SEP}{pri}") for pri in PRIORITY_STEPS)
                     for q in queues
                 }
         finally:

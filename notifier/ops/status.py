@@ -9,18 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from notifier.ingest.pipeline import Context
 from notifier.ops.health import ago, beat_state, worker_state
 from notifier.ops.heartbeat import Heartbeat, Unreachable, heartbeat_store, stale_after
 from notifier.ops.queues import QUEUES, queue_lengths
 from notifier.redact import scrub
 from notifier.store.models import Delivery, Snapshot, SourceState
 from notifier.timeutil import utcnow
+
+if TYPE_CHECKING:  # the pipeline is not needed to read a status (`notifier status` starts faster)
+    from notifier.ingest.pipeline import Context
 
 STALE_FACTOR = 2  # a source is stale when its last success is older than this many schedule intervals
 UNSENT = ("pending", "sending")  # rows a worker still owes; "held" rows wait for their digest time
