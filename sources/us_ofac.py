@@ -9,15 +9,14 @@ what they are called:
 The format is told by sniffing the main part, never by its file name. Names are written as OFAC writes
 them in sdn.csv ("LAST, First"), so the XML and the CSV of one list give the same names.
 
-Left out on purpose: the uids of sub-elements (aka, address, id...) and Publish_Date/Record_Count, which
-identify or date the file rather than describe the designation.
+sdn.csv's `remarks` are taken apart into the fields the XML gives (sources/ofac_fields.py), so both formats
+yield the same record for the same party. Left out on purpose: the uids of sub-elements (aka, address, id...)
+and Record_Count; Publish_Date is the snapshot's publication date (Adapter.publication), not a record field.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -26,29 +25,20 @@ from lxml import etree
 from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
 from notifier.parsing import child_text, children, csv_rows, iter_xml, root_tag
 from notifier.publication import Publication, head_match, publisher_date
-from notifier.records import Designation, Identifier
+from notifier.records import Designation, Vessel
+from sources.ofac_fields import apply_id, apply_remarks, id_note, iso_date, linked_in_xml_remarks
 
 ENTRY_URL = "https://sanctionssearch.ofac.treas.gov/Details.aspx?id={key}"
 
 _TYPES = {"individual": "person", "entity": "organization", "vessel": "vessel", "aircraft": "aircraft"}
 
-# idList entries that describe the designation rather than identify it: kept in extra, not in identifiers.
-_FACT_TYPES = re.compile(
-    r"^(gender|secondary sanctions risk|target type|organization type|organization established date|listing date"
-    r"|effective date|purchase/sales for divestment date|executive order|caatsa|additional sanctions information"
-    r"|transactions prohibited|website|email address|phone number|fax|nationality of registration|issuer name"
-    r"|aircraft (model|manufacture date|operator|construction number)|vessel year of build|other vessel"
-    r"|former vessel flag|eye color|hair color|height|weight|ethnicity|citizenship|nationality|location)",
-    re.IGNORECASE,
-)
-
-_VESSEL_FIELDS = {  # sdnList vesselInfo element -> extra key (the CSV columns map to the same keys)
+_VESSEL_FIELDS = {  # sdnList vesselInfo element -> Vessel field (the CSV columns map to the same ones)
     "callSign": "call_sign",
-    "vesselType": "vessel_type",
-    "vesselFlag": "vessel_flag",
-    "vesselOwner": "vessel_owner",
+    "vesselType": "type",
+    "vesselFlag": "flag",
+    "vesselOwner": "owner",
     "tonnage": "tonnage",
-    "grossRegisteredTonnage": "gross_registered_tonnage",
+    "grossRegisteredTonnage": "gross_tonnage",
 }
 
 # Columns of the legacy CSV files (none has a header row).
@@ -65,28 +55,9 @@ def ofac_name(last: str | None, first: str | None) -> str | None:
     return last or first
 
 
-def iso_date(text: str | None) -> str | None:
-    """OFAC's "10 Dec 1948" / "Dec 1948" as ISO ("1948-12-10" / "1948-12"); anything else as published."""
-    if not text:
-        return None
-    for fmt, out in (("%d %b %Y", "%Y-%m-%d"), ("%b %Y", "%Y-%m")):
-        try:
-            return datetime.strptime(text, fmt).strftime(out)
-        except ValueError:
-            continue
-    return text
-
-
 def _alias_type(text: str | None) -> str | None:
     """"a.k.a." (XML) and "aka" (CSV) are the same alias type."""
     return text.replace(".", "").strip().lower() if text else None
-
-
-def _add_fact(extra: dict[str, Any], id_type: str, value: str | None, country: str | None) -> None:
-    if id_type.lower() == "gender":
-        extra["gender"] = value
-        return
-    extra.setdefault("facts", []).append({"type": id_type.rstrip(" :-"), "value": value, "country": country})
 
 
 def _dedup(values: list[str]) -> list[str]:
@@ -123,40 +94,46 @@ def _xml_entry(el: etree._Element) -> Designation:
         lines = [child_text(adr, t) for t in ("address1", "address2", "address3")] + [place, country]
         addresses.append(", ".join(filter(None, lines)))
         countries.append(country)
-    identifiers = []
-    for ident in items("idList", "id"):
-        id_type = child_text(ident, "idType") or ""
-        number, country = child_text(ident, "idNumber"), child_text(ident, "idCountry")
-        if _FACT_TYPES.match(id_type) or not number:
-            _add_fact(extra, id_type, number, country)
-            continue
-        dates = [f"{label} {iso_date(child_text(ident, tag))}" for label, tag in
-                 (("issued", "issueDate"), ("expires", "expirationDate")) if child_text(ident, tag)]
-        identifiers.append(Identifier(id_type, number, country, "; ".join(dates) or None))
-    for vessel in children(el, "vesselInfo"):
-        for tag, field in _VESSEL_FIELDS.items():
-            extra[field] = child_text(vessel, tag)
     if alias_details:
         extra["alias_details"] = alias_details
     nationalities = [child_text(n, "country") for n in items("nationalityList", "nationality")]
-    nationalities += [child_text(c, "country") for c in items("citizenshipList", "citizenship")]
-    return Designation(
+    citizenships = [child_text(c, "country") for c in items("citizenshipList", "citizenship")]
+    remarks, linked_to = linked_in_xml_remarks(child_text(el, "remarks"))
+    record = Designation(
         key=key,
         name=name,
         entity_type=_TYPES.get(sdn_type, "unknown"),
         aliases=aliases,
         programs=[p.text.strip() for p in items("programList", "program") if p.text and p.text.strip()],
-        nationalities=_dedup(nationalities),
-        countries=_dedup(countries),
-        birth_dates=_dedup([iso_date(child_text(d, "dateOfBirth")) for d in items("dateOfBirthList",
-                                                                                   "dateOfBirthItem")]),
-        birth_places=_dedup([child_text(p, "placeOfBirth") for p in items("placeOfBirthList", "placeOfBirthItem")]),
-        addresses=_dedup(addresses),
-        identifiers=identifiers,
-        remarks=child_text(el, "remarks"),
+        nationalities=nationalities + citizenships,
+        citizenships=citizenships,
+        countries=countries,
+        birth_dates=[iso_date(child_text(d, "dateOfBirth")) for d in items("dateOfBirthList", "dateOfBirthItem")],
+        birth_places=[child_text(p, "placeOfBirth") for p in items("placeOfBirthList", "placeOfBirthItem")],
+        addresses=addresses,
+        remarks=remarks,
+        linked_to=linked_to,
         url=ENTRY_URL.format(key=key),
-        extra={k: v for k, v in extra.items() if v},
+        extra=extra,
     )
+    for vessel in children(el, "vesselInfo"):
+        record.vessel = Vessel(**{field: child_text(vessel, tag) for tag, field in _VESSEL_FIELDS.items()})
+    for ident in items("idList", "id"):
+        note = id_note(child_text(ident, "issueDate"), child_text(ident, "expirationDate"))
+        apply_id(record, child_text(ident, "idType") or "", child_text(ident, "idNumber"),
+                 child_text(ident, "idCountry"), note)
+    return _finish(record)
+
+
+def _finish(record: Designation) -> Designation:
+    """What both formats do last: lists without blanks or repeats, no empty extras, no empty vessel."""
+    for name in ("nationalities", "citizenships", "countries", "birth_dates", "birth_places", "addresses",
+                 "linked_to", "websites", "emails", "phones", "aliases"):
+        setattr(record, name, _dedup(getattr(record, name)))
+    record.extra = {k: v for k, v in record.extra.items() if v}
+    if record.vessel is not None and not any(getattr(record.vessel, f) for f in Vessel.__slots__):
+        record.vessel = None
+    return record
 
 
 def parse_sdn_xml(path: Path) -> Iterator[Designation]:
@@ -213,8 +190,7 @@ def _csv_designation(row: list[str | None]) -> Designation:
         raise ParseError(f"sdn.csv entry {ent_num} has no name")
     extra: dict[str, Any] = {"title": _strip(title)}
     csv_vessel = ("callSign", "vesselType", "tonnage", "grossRegisteredTonnage", "vesselFlag", "vesselOwner")
-    for tag, value in zip(csv_vessel, vessel, strict=True):
-        extra[_VESSEL_FIELDS[tag]] = _strip(value)
+    vessel_fields = {_VESSEL_FIELDS[tag]: _strip(value) for tag, value in zip(csv_vessel, vessel, strict=True)}
     programs = [p.strip(" []") for p in (program or "").split("] [")]
     return Designation(
         key=ent_num,
@@ -224,6 +200,7 @@ def _csv_designation(row: list[str | None]) -> Designation:
         remarks=remarks,  # kept raw until sdn_comments continuations are appended, stripped at the end
         url=ENTRY_URL.format(key=ent_num),
         extra=extra,
+        vessel=Vessel(**vessel_fields),
     )
 
 
@@ -263,10 +240,15 @@ def parse_sdn_csv(parts: Mapping[str, Path]) -> Iterator[Designation]:
     if not records:
         raise ParseError("sdn.csv has no entries")
     for record in records.values():
-        record.remarks = _strip(record.remarks)
-        record.countries = _dedup(record.countries)
-        record.extra = {k: v for k, v in record.extra.items() if v}
-        yield record
+        parsed = apply_remarks(record, record.remarks, complete="comments" in parts)
+        for alias_type, alias in parsed.aliases:  # alt.csv, when given, does not always hold them all
+            if alias not in record.aliases:
+                record.aliases.append(alias)
+                record.extra.setdefault("alias_details", []).append({"name": alias, "type": alias_type})
+        record.remarks = "; ".join(parsed.rest) or None
+        if parsed.cut:
+            record.extra["remarks_cut"] = "sdn.csv cut this entry's remarks; its last clause is left out"
+        yield _finish(record)
 
 
 # --- the two sources -------------------------------------------------------------------------------------------
@@ -280,6 +262,7 @@ class _OfacList(Adapter):
     kind: ClassVar[str] = "designation"
     formats: ClassVar[tuple[str, ...]] = ("xml", "csv")
     parts: ClassVar[tuple[str, ...]] = ("main", "alt", "add", "comments")
+    parser_version: ClassVar[str] = "2"  # 2: sdn.csv remarks taken apart into fields; gender, vessel, links
 
     def publication(self, parts: Mapping[str, Path]) -> Publication:
         """The XML's Publish_Date (MM/DD/YYYY); the CSV files carry no date (the core reads the file name)."""

@@ -29,6 +29,7 @@ from notifier.ingest.guard import Refused, check_encoding, check_files, check_re
 from notifier.ingest.landing import discover_source
 from notifier.ingest.publication import read_publication
 from notifier.ingest.registry import get_adapter
+from notifier.ingest.upgrade import refresh_stored_records
 from notifier.records import InvalidRecord
 from notifier.redact import scrub
 from notifier.settings import Settings
@@ -221,6 +222,7 @@ def poll(
             publication_id=published.id,
         )
 
+        refresh_stored_records(ctx.engine, ctx.archive, ctx.tmp_dir, source_id, adapter_cls, cfg.options)
         prior, raw_digests = prior_state(ctx.engine, source_id, raw_digests=adapter_cls.builds_on_demand)
         prior_count = len(prior)
         try:

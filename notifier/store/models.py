@@ -22,6 +22,8 @@ class SourceState(SQLModel, table=True):
     record_count: int | None = None
     # Discovering sources: last URL found, links seen on the watched pages, the pages' validators (JSON).
     discovery: str | None = Field(default=None, sa_column=Column(Text))
+    # Adapter.parser_version of the stored records (None: before versions were kept, i.e. "1").
+    parser_version: str | None = Field(default=None, max_length=40)
 
 
 class Snapshot(SQLModel, table=True):
