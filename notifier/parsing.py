@@ -228,3 +228,17 @@ def pdf_text(path: Path, max_pages: int = PDF_MAX_PAGES) -> str:
         doc.close()
     text = "\n".join(pages).replace("\r\n", "\n").replace("\r", "\n").replace("\x02", "-\n")
     return "\n".join(line.strip() for line in text.split("\n"))
+
+
+def gender(value: str | None) -> str | None:
+    """A published gender as the record field holds it: "male"/"female" (from Male, M, männlich...), other values
+    as published, None when blank."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    folded = text.lower()
+    if folded in ("male", "m", "man", "männlich", "masculin", "男", "男性"):
+        return "male"
+    if folded in ("female", "f", "woman", "weiblich", "féminin", "女", "女性"):
+        return "female"
+    return text

@@ -17,7 +17,7 @@ from typing import Any
 
 from notifier.adapter import Adapter, ParseError, sniff
 from notifier.parsing import cell, xlsx_sheets
-from notifier.records import Designation, Identifier
+from notifier.records import Designation, Identifier, Vessel
 
 URL = "https://www.dfat.gov.au/international-relations/security/sanctions/consolidated-list"
 
@@ -113,6 +113,7 @@ class AustraliaDfat(Adapter):
     jurisdiction = "AU"
     kind = "designation"
     formats = ("xlsx",)
+    parser_version = "2"  # 2: a vessel's IMO also as the vessel field
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
         if not sniff(parts["main"], 4).startswith(b"pk"):
@@ -196,4 +197,5 @@ class AustraliaDfat(Adapter):
             remarks=_text(main.get("info")),
             url=URL,
             extra=extra,
+            vessel=Vessel(imo=identifiers[0].number) if len(identifiers) == 1 else None,
         )

@@ -20,7 +20,7 @@ from lxml import etree
 from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
 from notifier.ingest.canonical import canonical, dumps
 from notifier.parsing import iter_xml, local, root_tag
-from notifier.records import Designation, Identifier
+from notifier.records import Designation, Identifier, Vessel
 
 LIST_URL = ("https://www.international.gc.ca/world-monde/international_relations-relations_internationales/"
             "sanctions/consolidated-consolide.aspx?lang=eng")
@@ -61,6 +61,7 @@ def build_record(f: Mapping[str, str], key: str) -> Designation:
     person = " ".join(x for x in (f.get("GivenName"), f.get("LastName")) if x)
     imo = f.get("ShipIMONumber")
     is_ship = bool(imo)
+    imo_number = re.sub(r"^IMO\s*", "", imo, flags=re.I) if imo else None
     if entity:
         entity_type = "vessel" if is_ship else "organization"
     elif person:
@@ -74,8 +75,6 @@ def build_record(f: Mapping[str, str], key: str) -> Designation:
         "schedule": f.get("Schedule"),
         "item": f.get("Item"),
         "title": None if is_ship else title,
-        "ship_type": title if is_ship else None,
-        "ship_build_date": born if is_ship else None,
         "last_name": f.get("LastName"),
         "given_name": f.get("GivenName"),
     }
@@ -91,9 +90,10 @@ def build_record(f: Mapping[str, str], key: str) -> Designation:
         programs=[_fold(f.get("Country", "").split(" / ", 1)[0])],
         listed_on=f.get("DateOfListing"),
         birth_dates=[born] if born and not is_ship else [],
-        identifiers=[Identifier("IMO", re.sub(r"^IMO\s*", "", imo, flags=re.I))] if imo else [],
+        identifiers=[Identifier("IMO", imo_number)] if imo_number else [],
         url=LIST_URL,
         extra=extra,
+        vessel=Vessel(imo=imo_number, type=title, build_year=born) if is_ship else None,
     )
 
 
@@ -106,6 +106,7 @@ class CanadaSema(Adapter):
     kind = "designation"
     formats = ("xml",)
     parts = ("main",)
+    parser_version = "2"  # 2: ship type, build date and IMO as the vessel field
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
         path = Path(parts["main"])

@@ -20,7 +20,7 @@ from typing import Any
 from lxml import etree
 
 from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
-from notifier.parsing import children, iter_xml, root_tag
+from notifier.parsing import children, gender, iter_xml, root_tag
 from notifier.publication import Publication, head_match, iso_day
 from notifier.records import Designation, Identifier
 
@@ -194,11 +194,13 @@ def entity_record(el: etree._Element) -> Designation:
         "subject_type": subject_code or None,
         "regulations": regulations,
         "name_details": [d for d in name_details if d["function"] or d["title"] or d["remarks"]],
-        "gender": sorted({g for g in (_attr(n, "gender") for n in names) if g}),
         "birth_date_remarks": birth_remarks,
         "contact_info": contacts,
         "citizenship_countries": [c for c in (_country_name(c) for c in children(el, "citizenship")) if c],
     })
+    genders = sorted({g for g in (gender(_attr(n, "gender")) for n in names) if g})
+    if len(genders) > 1:
+        extra["genders"] = genders  # the names disagree: kept as published, no single field value
     identifiers = [i for i in (_identifier(i) for i in children(el, "identification")) if i]
     if _attr(el, "unitedNationId"):
         identifiers.append(Identifier(type="UN reference", number=_attr(el, "unitedNationId")))
@@ -218,6 +220,7 @@ def entity_record(el: etree._Element) -> Designation:
         addresses=[a for a in (_address(a) for a in children(el, "address")) if a],
         identifiers=identifiers,
         remarks="\n".join(remarks) or None,
+        gender=genders[0] if len(genders) == 1 else None,
         url=entity_regulation.get("url") or LIST_URL,
         extra=extra,
     )
@@ -232,6 +235,7 @@ class EuFinancialSanctions(Adapter):
     kind = "designation"
     formats = ("xml",)
     parts = ("main",)
+    parser_version = "2"  # 2: gender a field of its own
 
     def publication(self, parts: Mapping[str, Path]) -> Publication:
         """The export's generationDate and globalFileId (the EU's number for this file)."""

@@ -22,9 +22,9 @@ from typing import Any
 from lxml import etree
 
 from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
-from notifier.parsing import csv_rows, iter_xml, local, root_tag
+from notifier.parsing import csv_rows, gender, iter_xml, local, root_tag
 from notifier.publication import Publication, head_match, iso_day, publisher_date
-from notifier.records import Designation, Identifier
+from notifier.records import Designation, Identifier, Vessel
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +107,25 @@ class _Folded:
             remarks=self.one("other_information"),
             url=LIST_URL,
             extra=extra,
+            gender=gender(self.one("gender")),
+            websites=self.get("websites"),
+            emails=self.get("email_addresses"),
+            phones=self.get("phone_numbers"),
+            vessel=self._vessel(),
         )
+
+    def _vessel(self) -> Vessel | None:
+        imo = [i.number for i in self.identifiers if i.type == "IMO"]
+        vessel = Vessel(flag=self.one("current_flag"), imo=imo[0] if len(imo) == 1 else None,
+                        type=self.one("type_of_ship"), tonnage=self.one("tonnage"),
+                        owner=self.one("current_owner_operators"), build_year=self.one("year_built"))
+        return vessel if any(getattr(vessel, f) for f in Vessel.__slots__) else None
 
 
 _MAPPED = {
     "type", "regime", "date_designated", "nationality", "address_country", "dob", "birth_place", "address",
-    "other_information",
+    "other_information", "gender", "websites", "email_addresses", "phone_numbers", "current_flag", "type_of_ship",
+    "tonnage", "current_owner_operators", "year_built",
 }
 
 
@@ -300,6 +313,7 @@ class UkSanctionsList(Adapter):
     kind = "designation"
     formats = ("xml", "csv")
     parts = ("main",)
+    parser_version = "2"  # 2: gender, websites, e-mails, phones and ship facts as fields
 
     def publication(self, parts: Mapping[str, Path]) -> Publication:
         """XML: the root's dateGenerated; CSV: the "Report Date:" banner; HMT ConList: its "Last Updated" line."""

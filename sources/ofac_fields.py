@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from notifier.parsing import gender
 from notifier.records import Designation, Identifier, Vessel
 
 # idList types that describe the designation rather than identify it: kept as extra["facts"], not identifiers.
@@ -115,7 +116,7 @@ def apply_id(record: Designation, id_type: str, number: str | None, country: str
     """One idList entry (or remark clause of the same type) into the record's fields."""
     kind = id_type.strip().rstrip(" :-").lower()
     if kind == "gender" and number:
-        record.gender = number.strip().lower() if number.strip().lower() in ("male", "female") else number.strip()
+        record.gender = gender(number)
     elif kind == "website" and number:
         record.websites.append(number)
     elif kind == "email address" and number:

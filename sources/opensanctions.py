@@ -26,7 +26,8 @@ import orjson
 from xxhash import xxh3_64_intdigest
 
 from notifier.adapter import Adapter, Deletion, ParseError, Unbuilt, looks_like_html
-from notifier.records import Designation, Identifier
+from notifier.parsing import gender
+from notifier.records import Designation, Identifier, Vessel
 
 ENTITY_TYPES = {
     "Person": "person",
@@ -79,7 +80,6 @@ COUNTRY_PROPS = ("country", "jurisdiction", "mainCountry", "flag", "pastFlags", 
 NATIONALITY_PROPS = ("nationality", "citizenship")
 REMARK_PROPS = ("notes", "summary", "description")
 EXTRA_PROPS = (
-    "gender",
     "position",
     "title",
     "firstName",
@@ -92,9 +92,6 @@ EXTRA_PROPS = (
     "status",
     "legalForm",
     "sector",
-    "website",
-    "email",
-    "phone",
     "buildDate",
     "type",
     "tonnage",
@@ -134,6 +131,10 @@ _ROLES: dict[str, str] = {
     "birthPlace": "birth_place",
     "listingDate": "listed_on",
     "sourceUrl": "url",
+    "gender": "gender",
+    "website": "website",
+    "email": "email",
+    "phone": "phone",
     **{p: "alias" for p in ALIAS_PROPS},
     **{p: "program" for p in PROGRAM_PROPS},
     **{p: "identifier" for p in IDENTIFIER_PROPS},
@@ -212,6 +213,9 @@ def entity_to_record(entity: Mapping[str, Any]) -> Designation | None:
         extra["datasets"] = datasets
     remark_text = "\n".join(r for prop in REMARK_PROPS for r in remarks.get(prop, ())) or None
     urls = by_role.get("url")
+    genders = sorted({g for g in (gender(v) for v in by_role.get("gender", ())) if g})
+    if len(genders) > 1:
+        extra["gender"] = genders  # they disagree: kept as published, no single field value
     return Designation(
         key=str(entity["id"]),
         name=name,
@@ -228,7 +232,23 @@ def entity_to_record(entity: Mapping[str, Any]) -> Designation | None:
         remarks=remark_text,
         url=urls[0] if urls else None,
         extra=extra,
+        gender=genders[0] if len(genders) == 1 else None,
+        citizenships=[c.upper() for c in _strings(props, "citizenship")] if "citizenship" in props else [],
+        websites=by_role.get("website", []),
+        emails=by_role.get("email", []),
+        phones=by_role.get("phone", []),
+        vessel=_vessel(props) if schema == "Vessel" else None,
     )
+
+
+def _vessel(props: Mapping[str, Any]) -> Vessel:
+    def one(prop: str) -> str | None:
+        values = _strings(props, prop)
+        return values[0] if len(values) == 1 else None
+
+    return Vessel(flag=one("flag"), imo=one("imoNumber"), mmsi=one("mmsi"), call_sign=one("callSign"),
+                  type=one("type"), tonnage=one("tonnage"), gross_tonnage=one("grossRegisteredTonnage"),
+                  build_year=one("buildDate"))
 
 
 class OpenSanctions(Adapter):
@@ -240,6 +260,7 @@ class OpenSanctions(Adapter):
     kind = "designation"
     formats = ("jsonl", "json")
     parts = ("main",)
+    parser_version = "2"  # 2: gender, citizenships, websites, e-mails, phones and vessel facts as fields
 
     _delta: bool = False
 

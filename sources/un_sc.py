@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from lxml import etree
 
 from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
-from notifier.parsing import child_text, children, iter_xml, root_tag
+from notifier.parsing import child_text, children, gender, iter_xml, root_tag
 from notifier.publication import Publication, head_match, iso_day
 from notifier.records import Designation, Identifier
 
@@ -119,7 +119,6 @@ def _record(el: etree._Element) -> Designation:
         "list_type": _values(el, "LIST_TYPE"),
         "title": _values(el, "TITLE"),
         "designation": _values(el, "DESIGNATION"),
-        "gender": child_text(el, "GENDER"),
         "alias_details": alias_details,
     }
     return Designation(
@@ -137,6 +136,7 @@ def _record(el: etree._Element) -> Designation:
         addresses=addresses,
         identifiers=[d for d in map(_document, children(el, "INDIVIDUAL_DOCUMENT")) if d],
         remarks=child_text(el, "COMMENTS1"),
+        gender=gender(child_text(el, "GENDER")),
         url=LIST_URL,
         extra={k: v for k, v in extra.items() if v},
     )
@@ -151,6 +151,7 @@ class UnSecurityCouncil(Adapter):
     kind: ClassVar[str] = "designation"
     formats: ClassVar[tuple[str, ...]] = ("xml",)
     parts: ClassVar[tuple[str, ...]] = ("main",)
+    parser_version: ClassVar[str] = "2"  # 2: gender a field of its own
 
     def publication(self, parts: Mapping[str, Path]) -> Publication:
         """The root's dateGenerated (it moves every day, even when no record does)."""

@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
-from notifier.parsing import csv_rows, decode
-from notifier.records import Designation, Identifier
+from notifier.parsing import csv_rows, decode, gender
+from notifier.records import Designation, Identifier, Vessel
 
 COLUMNS_OLD = (
     "source", "entity_number", "type", "programs", "name", "title", "addresses", "federal_register_notice",
@@ -37,9 +37,10 @@ COLUMNS_OLD = (
 ENTITY_TYPES = {"individual": "person", "entity": "organization", "vessel": "vessel", "aircraft": "aircraft"}
 EXTRA_FIELDS = (
     "entity_number", "title", "federal_register_notice", "end_date", "standard_order", "license_requirement",
-    "license_policy", "call_sign", "vessel_type", "gross_tonnage", "gross_registered_tonnage", "vessel_flag",
-    "vessel_owner", "source_list_url",
+    "license_policy", "source_list_url",
 )
+VESSEL_FIELDS = {"call_sign": "call_sign", "vessel_type": "type", "gross_tonnage": "tonnage",
+                 "gross_registered_tonnage": "gross_tonnage", "vessel_flag": "flag", "vessel_owner": "owner"}
 _CODE = re.compile(r"\(([A-Z]{2,5})\)")
 _ISO2 = re.compile(r"^[A-Z]{2}$")
 _WS = re.compile(r"\s+")
@@ -144,7 +145,11 @@ def record_from_row(row: Mapping[str, Any], key: str, old: bool) -> Designation:
         value = _text(row.get(name))
         if value:
             extra[name] = value
+    genders = notes.pop("gender", [])
+    if len(set(genders)) > 1:
+        extra["genders"] = genders  # they disagree: kept as published, no single field value
     extra.update(notes)
+    vessel = Vessel(**{field: _text(row.get(column)) for column, field in VESSEL_FIELDS.items()})
     return Designation(
         key=key,
         name=_text(row.get("name")) or "",
@@ -161,6 +166,9 @@ def record_from_row(row: Mapping[str, Any], key: str, old: bool) -> Designation:
         remarks=_text(row.get("remarks")),
         url=_text(row.get("source_information_url")),
         extra=extra,
+        gender=gender(genders[0]) if len(set(genders)) == 1 else None,
+        citizenships=_split(row.get("citizenships")),
+        vessel=vessel if any(getattr(vessel, f) for f in Vessel.__slots__) else None,
     )
 
 
@@ -173,6 +181,7 @@ class ConsolidatedScreeningList(Adapter):
     kind = "designation"
     formats = ("csv", "json")
     parts = ("main",)
+    parser_version = "2"  # 2: gender, citizenships and vessel facts as fields
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
         path = Path(parts["main"])

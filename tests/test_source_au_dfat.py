@@ -79,6 +79,7 @@ def test_party_without_main_row_is_named_by_its_first_alias_row(new):
 def test_vessels_carry_imo_numbers(new):
     vessels = [r for r in new.values() if r.entity_type == "vessel"]
     assert all(any(i.type == "IMO" for i in v.identifiers) for v in vessels[:20])
+    assert all(v.vessel and v.vessel.imo == v.identifiers[0].number for v in vessels[:20] if len(v.identifiers) == 1)
 
 
 def test_unknown_header_is_a_parse_error(tmp_path):

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from notifier.adapter import ParseError
+from notifier.records import Vessel
 from sources.ca_sema import CanadaSema
 from tests.conftest import real
 
@@ -51,8 +52,8 @@ def test_current_schema_fixture_reads_ships_listing_dates_and_titles():
     ship = records["Russia|1, Part 3|12"]
     assert (ship.entity_type, ship.name) == ("vessel", "KOROLEV PROSPECT")
     assert [(i.type, i.number) for i in ship.identifiers] == [("IMO", "9826902")]
-    assert ship.birth_dates == [] and ship.extra["ship_build_date"] == "2019"
-    assert ship.extra["ship_type"] == "Oil Tanker" and ship.listed_on == "2024-06-13"
+    assert ship.birth_dates == [] and ship.vessel == Vessel(imo="9826902", type="Oil Tanker", build_year="2019")
+    assert ship.listed_on == "2024-06-13"
     person = records["Belarus|1, Part 1|1"]
     assert person.name == "Khazalbek Bakhtibekovich Atabekov" and person.listed_on == "2020-09-28"
     glazyev = records["Russia|1, Part 1|1"]

@@ -55,6 +55,7 @@ def test_entity_type_programs_and_regulations():
     assert saddam.listed_on == "2003-07-08"  # no designationDate: the earliest regulation's publication date
     assert saddam.extra["regulations"][0]["number_title"] == "1210/2003 (OJ L169)"
     assert saddam.remarks == "UNSC RESOLUTION 1483"
+    assert saddam.gender == "male" and records["980"].gender is None  # nameAlias gender="M"; organizations none
     trust = records["330"]
     assert trust.entity_type == "organization" and trust.programs == ["TAQA"]
     assert trust.listed_on == "2001-10-06"  # designationDate wins

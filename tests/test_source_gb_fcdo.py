@@ -45,7 +45,7 @@ def test_xml_ship_has_imo_identifier_and_ship_facts():
     ship = parse(real(XML))["DPR0075"]
     assert ship.entity_type == "vessel" and ship.name == "Petrel 8"
     assert [(i.type, i.number) for i in ship.identifiers] == [("IMO", "9562233")]
-    assert ship.extra["current_flag"] == "Comoros" and ship.extra["year_built"] == "2011"
+    assert ship.vessel.flag == "Comoros" and ship.vessel.build_year == "2011" and ship.vessel.imo == "9562233"
 
 
 def test_generation_dates_never_reach_records():
@@ -62,7 +62,7 @@ def test_csv_with_report_date_banner_yields_the_ship_row():
     assert ship.listed_on == "2024-07-31"
     assert [(i.type, i.number) for i in ship.identifiers] == [("IMO", "9826902")]
     assert ship.remarks.startswith("Shipping sanctions: a specified ship is prohibited")
-    assert ship.extra["current_flag"] == "Gabon"
+    assert ship.vessel.flag == "Gabon"
 
 
 def test_csv_rows_of_one_unique_id_fold_into_one_record(tmp_path):

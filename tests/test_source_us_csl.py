@@ -38,7 +38,7 @@ def test_current_csv_is_keyed_by_id_with_sublist_as_program():
     assert rim.nationalities == ["KP"] and rim.birth_dates == ["1978-12-05"]
     assert rim.addresses == ["Shenyang, CN", "Pyongyang, KP"] and rim.countries == ["CN", "KP"]
     assert [(i.type, i.number, i.country) for i in rim.identifiers] == [("Passport", "836238033", "KP")]
-    assert rim.extra["gender"] == ["Male"]
+    assert rim.gender == "male" and "gender" not in rim.extra
     assert any(s.startswith("Secondary sanctions risk:") for s in rim.extra["sanctions_information"])
     el = recs["99ed1b052fdb09695fae1ba87516d8a0882b0df04652e07aeb5ce7be"]
     assert el.extra["source_code"] == "EL" and el.entity_type == "unknown"

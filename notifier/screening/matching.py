@@ -146,7 +146,10 @@ def designation_party(payload: dict[str, Any]) -> Party:
     countries += [a.rsplit(",", 1)[-1] for a in payload.get("addresses") or [] if isinstance(a, str)]
     countries += [c.strip() for c in _REMARK_COUNTRIES.findall(remarks)]
     extra = payload.get("extra") or {}
-    if isinstance(extra, dict) and extra.get("vessel_flag"):
+    vessel = payload.get("vessel") or {}
+    if isinstance(vessel, dict) and vessel.get("flag"):  # records.Vessel (adapters' parser_version 2)
+        countries.append(str(vessel["flag"]))
+    elif isinstance(extra, dict) and extra.get("vessel_flag"):  # records stored before
         countries.append(str(extra["vessel_flag"]))
     dates = [*(payload.get("birth_dates") or []), *_REMARK_DATES.findall(remarks)]
     ids = [
