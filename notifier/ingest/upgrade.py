@@ -24,7 +24,6 @@ from sqlalchemy.orm import Session
 from notifier.adapter import Adapter
 from notifier.ingest.archive import Archive
 from notifier.ingest.diff import scan
-from notifier.records import record_title
 from notifier.store.models import Record, Snapshot, SourceState
 from notifier.store.repo import prior_state
 
@@ -90,10 +89,10 @@ def _reparse(
     try:
         if result.delta:
             return None  # a delta lists only what changed then: it cannot stand for the stored state
-        rows = [
-            {"k": key, "h": digest, "p": payload_json, "n": record_title(json.loads(payload_json))}
-            for key, digest, payload_json, _raw_digest in result.spill  # same bytes: the stored raw digest holds
-            if key in result.amended
+        rows = [  # the stored raw digest holds: same bytes
+            {"k": row.key, "h": row.digest, "p": row.payload_json, "n": row.name}
+            for row in result.spill
+            if row.key in result.amended
         ]
     finally:
         result.spill.discard()
