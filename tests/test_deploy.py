@@ -151,3 +151,12 @@ def test_an_empty_variable_means_the_default(monkeypatch):
     monkeypatch.setenv("NOTIFIER_BROKER_URL", "")
     settings = Settings()
     assert settings.metrics_port is None and settings.broker_url is None
+
+
+def test_the_image_builds_from_a_slim_base_with_the_wheels_only_install_ci_checks():
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert re.search(r"^FROM python:3\.1[1-3]-slim\b", dockerfile, re.M), "a slim base: no compiler, no ICU"
+    installs = [line for line in dockerfile.splitlines() if line.startswith("RUN pip install")]
+    assert installs and all("--only-binary=:all:" in line for line in installs)
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "--dry-run --only-binary=:all: '.[test]'" in ci and ci.index("--only-binary") < ci.index("make test")
