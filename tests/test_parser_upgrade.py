@@ -49,3 +49,18 @@ def test_without_the_archived_snapshot_the_upgrade_shows_as_amendments_for_the_g
     result = poll(ctx, "us_ofac_sdn", {"main": str(real(f"{SDN}/2024-02-23_sdn.csv"))})
     # documented limit: nothing to re-read, so the stored records differ from the new reading almost everywhere
     assert result.status == "quarantined" or result.amended > 10_000, result.summary()
+
+
+def test_an_unchanged_file_after_the_upgrade_already_gets_the_new_fields_without_alerts(make_ctx, monkeypatch):
+    from sqlalchemy import select
+
+    from notifier.store.models import Change, Record
+
+    ctx = make_ctx({"us_ofac_sdn": {"url": "unused", "guard": {"min_records": 5000}}})
+    _poll_with_the_old_parser(ctx, monkeypatch)
+    again = poll(ctx, "us_ofac_sdn", {"main": str(real(f"{SDN}/2024-02-20_sdn.csv"))})
+    assert again.status == "unchanged"
+    with Session(ctx.engine) as session:
+        payload = session.execute(select(Record.payload).where(Record.key == "16862")).scalar_one()
+        assert "www.bazalt.ru" in payload and "as version 1 stored it" not in payload  # BAZALT's website field
+        assert session.execute(select(Change)).first() is None

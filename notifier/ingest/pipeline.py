@@ -201,6 +201,8 @@ def poll(
 
         if all(f.sha256 == validators.get(p, {}).get("sha256") for p, f in fetched.items()) and state.revision:
             why = "304 Not Modified" if all(f.not_modified for f in fetched.values()) else "same sha256"
+            # an upgraded parser re-reads the stored snapshot now, not only when the publisher next changes it
+            refresh_stored_records(ctx.engine, ctx.archive, ctx.tmp_dir, source_id, adapter_cls, cfg.options)
             return outcome("unchanged", why)
 
         for got in fetched.values():
