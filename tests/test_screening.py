@@ -77,12 +77,45 @@ def test_blocking_finds_typos_at_either_end_of_a_single_word():
     assert [h.entry.ref for h in index.screen(make_party(["EMPEROR AVIATION LTD"]))] == [2]
 
 
-@pytest.mark.slow
-def test_precision_and_recall_on_the_labelled_real_set_meet_the_goal():
-    from bench.screening_eval import evaluate
+@pytest.mark.parametrize(
+    ("written", "listed"),
+    [
+        ("عبدالرقیب", "ABDUL RAQIB"),  # one word in Persian, two in Latin
+        ("ABDULRAQIB", "عبد الرقيب"),
+        ("قصي صدام حسين التكريتي", "QUSAY SADDAM HUSSEIN AL-TIKRITI"),  # "al-" glued to the word in Arabic
+        ("Mohammed bin Salman", "محمد بن سلمان"),  # vowels Arabic does not write, "bin"
+        ("ニコライ・イワノフ", "Nikolai IVANOV"),  # katakana
+        ("김정은", "KIM JONG UN"),  # Hangul, read the way DPRK designations are written
+        ("Щукин Евгений", "SHCHUKIN, Yevgeniy"),
+        ("Makaroff Ivan", "MAKAROV, Ivan"),  # -ov / -off
+        ("Mojayev Sergei", "MOZHAYEV, Sergey"),  # zh / j
+    ],
+)
+def test_candidate_generation_proposes_names_across_scripts_and_spellings(written, listed):
+    index = Index([make_party([written], ref=1), make_party(["Unrelated Trading LLC"], ref=2)])
+    proposed = {index.entries[i].ref for i in index.candidates(make_party([listed]))}
+    assert proposed == {1}, "the index must propose it, not only the scorer accept it"
+    [hit] = index.screen(make_party([listed]))
+    assert hit.entry.ref == 1 and hit.score >= DEFAULT_THRESHOLD
 
-    real("ofac/sdn_csv/2024-02-23_sdn.csv")
-    figures = evaluate(REAL)
-    assert figures.matches >= 300 and figures.non_matches >= 200
-    assert figures.recall >= 0.98, [r["name"] for r in figures.missed]
-    assert figures.precision >= 0.9, [(r["name"], n) for r, n, _ in figures.wrong]
+
+def test_a_son_is_not_his_father_whose_name_he_carries():
+    assert score("Barzan Ibrahim Hasan Al-Tikriti", "ALI BARZAN IBRAHIM HASAN AL-TIKRITI") < DEFAULT_THRESHOLD
+    assert score("Timur Shagivaleev", "SHAGIVALEEV, Timur Nailevich") >= DEFAULT_THRESHOLD, "a patronymic may go"
+
+
+@pytest.mark.slow
+def test_precision_and_recall_on_the_labelled_held_out_subset_stay_above_their_floors():
+    """The committed subset (tests/fixtures/screening/labelled.csv, drawn from the held-out part of the sets
+    bench/screening_sets.py builds from the real lists); the full figures are bench/screening_eval.py's."""
+    from bench.screening_eval import FLOORS, evaluate, read_fixture
+    from bench.screening_sets import load
+
+    real("jp/mof_shisantouketsu20260305.xlsx")
+    figures = evaluate(read_fixture(load(REAL)))["heldout"]
+    for category, floor in FLOORS.items():
+        if category == "precision":
+            assert figures.precision >= floor, figures.wrong_hits
+        else:
+            missed = [r.name for r in figures.missed if r.category == category]
+            assert figures.total[category] >= 10 and figures.recall(category) >= floor, missed

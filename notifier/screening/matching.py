@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +27,7 @@ DEFAULT_THRESHOLD = 0.88
 _DOUBLES = re.compile(r"(.)\1+")
 TOKEN_MATCH = 0.8  # two tokens this similar are the same word written differently
 ONE_SLIP = 0.92  # a long word one typed letter away (missing, extra, wrong or swapped)
+LEADING_WORD_MISSING = 0.85  # the entry lacks the first word of a longer name: a father is not his son
 MAX_POSTINGS = 150  # a key shared by more entries than this does not block on its own (e.g. "plant", "bank")
 
 LEGAL_WORDS = tuple(
@@ -247,19 +248,23 @@ def _align_with(a: tuple[str, ...], b: tuple[str, ...], token_sim: Callable[[str
             sims.append(0.0)
     total = sum(map(len, a)) + sum(map(len, b))
     dice = matched / total if total else 0.0
+    if entry_shorter and len(b) >= 3 and 0 not in used:
+        dice = min(dice, LEADING_WORD_MISSING)  # "Barzan Ibrahim Hasan" is not "Ali Barzan Ibrahim Hasan"
     missing = len(b) - len(used)
-    if entry_shorter and len(a) >= 2 and all(s >= TOKEN_MATCH for s in sims) and missing == 1:
+    # One word missing from the entry is forgiven (a patronymic, a middle name), not the first: "Barzan Ibrahim
+    # Hasan" is not "Ali Barzan Ibrahim Hasan", his son (Arabic names carry the father's after one's own).
+    if entry_shorter and len(a) >= 2 and all(s >= TOKEN_MATCH for s in sims) and missing == 1 and 0 in used:
         dice = max(dice, 0.9 * sum(sims) / len(sims))
     return dice
 
 
+@lru_cache(maxsize=200_000)
 def _readings(f: NameForms) -> tuple[tuple[str, ...], ...]:
     return tuple(r for r in (f.tokens, *f.alternatives) if r)
 
 
-@lru_cache(maxsize=500_000)
 def _word_keys(token: str) -> frozenset[str]:
-    return frozenset(_block_keys((token,)) | {token})
+    return _token_keys(token) | {token}
 
 
 def _may_match(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
@@ -282,7 +287,8 @@ def name_similarity(a: NameForms, b: NameForms) -> float:
             if not _may_match(ra, rb):
                 continue
             joined = Indel.normalized_similarity(ja, jb)
-            spacing = joined if len(ra) != len(rb) and joined >= 0.93 else 0.0  # "Novo Vyatka" ~ "Novovyatka"
+            # "Novo Vyatka" ~ "Novovyatka": the same letters spaced otherwise (not a word more: "Ali Barzan...")
+            spacing = joined if len(ra) != len(rb) and joined >= 0.93 and abs(len(ja) - len(jb)) <= 2 else 0.0
             best = max(best, _align(ra, rb), spacing)
     if best < 1.0 and a.script != b.script:  # Arabic or katakana against Latin: what both scripts keep
         kana = "kana" in (a.script, b.script)
@@ -293,13 +299,18 @@ def name_similarity(a: NameForms, b: NameForms) -> float:
 LOSSY = 0.95  # a name matched only on the consonants a script without vowels keeps proves a little less
 
 
+_SUN = frozenset("tdrzsln")  # Latin initials of the Arabic "sun" letters the article assimilates to
 _KANA_SOUNDS = str.maketrans("cj", "td")  # katakana writes "ti", "di" as "chi", "ji" (プーチン, ウラジーミル)
 
 
 @lru_cache(maxsize=200_000)
 def _sounds(f: NameForms, kana: bool = False) -> tuple[str, ...]:
-    found = sounds(f.tokens, abjad=f.script == "abjad")
-    return tuple(s.translate(_KANA_SOUNDS) for s in found) if kana else found
+    """Sounds of the name's words; read as katakana would write them when compared with katakana ("Ivanov"
+    / "iwanofu": w is v; "Putin" / "puchin": ch is t)."""
+    if not kana:
+        return sounds(f.tokens, abjad=f.script == "abjad")
+    found = sounds(tuple(t.replace("w", "v") for t in f.tokens), abjad=f.script == "abjad")
+    return tuple(s.translate(_KANA_SOUNDS) for s in found)
 
 
 @lru_cache(maxsize=500_000)
@@ -403,41 +414,137 @@ def compare(entry: Party, subject: Party, entry_forms: list[NameForms] | None = 
     return hit
 
 
-def _block_keys(tokens: Iterable[str]) -> set[str]:
-    keys = set()
-    for t in tokens:
-        if len(t) < 2:
-            continue
-        keys.add(t)
-        if len(t) >= 4:
-            keys.add("~" + skeleton(t))
-        if len(t) >= 6:  # a typo leaves the start, the end, or both ends of a long word as written
-            keys.add("<" + t[:4])
-            keys.add(">" + t[-4:])
-            keys.add("^" + t[:2] + t[-2:])
-    return keys
+@lru_cache(maxsize=500_000)
+def _token_keys(t: str) -> frozenset[str]:
+    """Keys one word is found by: itself, its spelling skeleton, and (long words, where a typo leaves the
+    start, the end or both ends as written) its first and last four letters."""
+    if len(t) < 2:
+        return frozenset()
+    keys = {t}
+    if len(t) >= 4:
+        keys.add("~" + skeleton(t))
+    if len(t) >= 6:
+        keys.update(("<" + t[:4], ">" + t[-4:], "^" + t[:2] + t[-2:]))
+    return frozenset(keys)
 
 
-def _propose(postings: dict[str, list[int]], keys: Iterable[str], found: set[int]) -> None:
-    """Entries of the rare keys; if every key is common, those of the rarest (a name of common words only)."""
-    present = [k for k in keys if k in postings]
-    if not present:
-        return
-    rare = [k for k in present if len(postings[k]) <= MAX_POSTINGS]
-    for k in rare or [min(present, key=lambda k: len(postings[k]))]:
-        found.update(postings[k])
+Unit = tuple[frozenset[str], int, str]  # keys to look up, how many words they stand for, the word as written
+
+
+def _glue(a: str, b: str, sound: bool) -> str:
+    return _DOUBLES.sub(r"\1", a + b) if sound else a + b
 
 
 @lru_cache(maxsize=200_000)
-def _sound_keys(f: NameForms) -> frozenset[str]:
-    """Keys a name keeps across scripts: each word's consonants, two neighbours glued (one word in Arabic may be
-    two in Latin: "عبدالرقیب" / "ABDUL RAQIB"), and the whole name glued."""
-    s = _sounds(f)
-    keys = {w for w in s if len(w) >= 3}
-    keys.update(a + b for a, b in zip(s, s[1:], strict=False))
-    if len(s) > 2:
-        keys.add("".join(s))
-    return frozenset(k for k in keys if len(k) >= 3)
+def _posted(words: tuple[str, ...], sound: bool = False, glue: tuple[str, ...] | None = None) -> frozenset[str]:
+    """Keys an entry's name is filed under: each word's keys, and two neighbours glued ("+novovyatka"; from
+    `glue`, the words as written, where they differ: an Arabic article glued to a word stays on it)."""
+    p = "%" if sound else ""
+    keys: set[str] = set()
+    for w in words:
+        keys |= {p + w} if sound else _token_keys(w)
+    glue = words if glue is None else glue
+    keys.update(p + "+" + _glue(a, b, sound) for a, b in zip(glue, glue[1:], strict=False))
+    return frozenset(keys)
+
+
+@lru_cache(maxsize=200_000)
+def _units(words: tuple[str, ...], sound: bool = False, glue: tuple[str, ...] | None = None) -> list[Unit]:
+    """What a subject's name is looked up by: each word (weight 1), each word as an entry's two words glued,
+    and two neighbours glued as an entry's one word (weight 2: "Novo Vyatka" ~ "Novovyatka" both ways)."""
+    p = "%" if sound else ""
+    units: list[Unit] = [(frozenset({p + w}) if sound else _token_keys(w), 1, p + w) for w in words]
+    units += [(frozenset({p + "+" + w}), 2, p + "+" + w) for w in words]
+    glue = words if glue is None else glue
+    for a, b in zip(glue, glue[1:], strict=False):
+        glued = p + _glue(a, b, sound)
+        units.append((frozenset({glued}), 2, glued))
+    return [u for u in units if u[0]]
+
+
+def _needed(subject_words: int, entry_words: int) -> int:
+    """Words that must be shared before comparing: all of the shorter name's, and all but one of the longer's
+    (a score at the threshold needs them: Dice over letters, one missing word forgiven); a one-word name
+    against a longer one only when glued."""
+    low, high = sorted((subject_words, entry_words))
+    return max(1, high if low <= 1 else max(low, high - 1))
+
+
+class _Postings:
+    """Key -> readings (one name of one entry, read one way), with each reading's entry and word count."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, list[int]] = defaultdict(list)
+        self.readings: list[tuple[int, int]] = []
+        self._sets: dict[str, set[int]] = {}
+
+    def add(self, entry: int, keys: frozenset[str], words: int) -> None:
+        rid = len(self.readings)
+        self.readings.append((entry, words))
+        for key in keys:
+            self.keys[key].append(rid)
+
+    def _set(self, key: str) -> set[int]:
+        found = self._sets.get(key)
+        if found is None:
+            found = self._sets[key] = set(self.keys[key])
+        return found
+
+    def propose(self, units: list[Unit], words: int, slack: int, found: set[int]) -> None:
+        """Entries whose reading shares enough of the subject's words. Rare words propose; a common word
+        ("bank", "mohammed": more than MAX_POSTINGS readings, its spellings not looked up) only counts for
+        readings proposed otherwise, or, in a name of common words only, the readings holding all of them."""
+        counts: dict[int, int] = defaultdict(int)
+        common: list[tuple[list[str], int]] = []
+        for keys, weight, word in units:
+            exact = self.keys.get(word)
+            present = [k for k in keys if k in self.keys]
+            if not present:
+                continue
+            if exact is not None and len(exact) > MAX_POSTINGS:
+                common.append(([k for k in present if k == word or k[0] == "~"], weight))
+                continue
+            rids: set[int] = set()
+            for k in present:
+                posted = self.keys[k]
+                if len(posted) <= MAX_POSTINGS:
+                    rids.update(posted)
+            if rids:
+                for rid in rids:
+                    counts[rid] += weight
+            else:
+                common.append((present, weight))
+        if not counts and common:
+            sets = [set().union(*(self._set(k) for k in keys)) for keys, _ in common]
+            for rid in set.intersection(*sets):
+                counts[rid] = 0
+        if common:
+            for rid in counts:
+                for keys, weight in common:
+                    if any(rid in self._set(k) for k in keys):
+                        counts[rid] += weight
+        for rid, count in counts.items():
+            entry, entry_words = self.readings[rid]
+            if count >= _needed(words, entry_words) - slack:
+                found.add(entry)
+
+
+@lru_cache(maxsize=200_000)
+def _sound_words(f: NameForms, kana: bool = False) -> tuple[str, ...]:
+    """The consonant sounds of a name's words that say something (three letters or more)."""
+    return tuple(w for w in _sounds(f, kana) if len(w) >= 3)
+
+
+@lru_cache(maxsize=200_000)
+def _sound_glue(f: NameForms, kana: bool = False) -> tuple[str, ...]:
+    """Sounds of the words as written, for gluing neighbours: "عبد الرقيب" glues to "ABDULRAQIB" with its "al"."""
+    if f.script != "abjad":
+        return _sounds(f, kana)
+    # The article stays on a "moon" letter ("Abdulqadir") and melts into a "sun" letter ("Shamsuddin").
+    tokens = tuple(t[2:] if t.startswith("al") and t[2:3] in _SUN else t for t in f.tokens)
+    tokens = tuple(t.replace("w", "v") for t in tokens) if kana else tokens
+    found = sounds(tokens)
+    return tuple(s.translate(_KANA_SOUNDS) for s in found) if kana else found
 
 
 class Index:
@@ -447,50 +554,70 @@ class Index:
         self.entries: list[Party] = list(entries)
         self._forms: list[list[NameForms]] = []
         self._ids: dict[str, list[int]] = defaultdict(list)
-        postings: dict[str, set[int]] = defaultdict(set)
-        # Sound keys of every entry (asked by an Arabic or katakana name), and of lossy-script entries only
-        # (asked by a Latin name): a Latin name against Latin entries needs none of them.
-        sound_all: dict[str, set[int]] = defaultdict(set)
-        sound_lossy: dict[str, set[int]] = defaultdict(set)
+        self._words = _Postings()
+        # Sound keys of every entry (asked by a name in another script), and of non-Latin entries only (asked by
+        # a Latin name): a Latin name against Latin entries needs none of them.
+        self._sound_all = _Postings()
+        self._sound_lossy = _Postings()
+        self._kana_all = _Postings()  # the same, as katakana would write them
+        self._kana_lossy = _Postings()
         for i, entry in enumerate(self.entries):
             fs = [forms(n) for n in entry.names]
             self._forms.append(fs)
             for f in fs:
                 for reading in _readings(f):
-                    for key in _block_keys(reading):
-                        postings[key].add(i)
-                for key in _sound_keys(f):
-                    sound_all[key].add(i)
-                    if f.lossy:
-                        sound_lossy[key].add(i)
+                    self._words.add(i, _posted(reading), len(reading))
+                for postings, kana in ((self._sound_all, False), (self._kana_all, True)):
+                    sound = _sound_words(f, kana)
+                    if sound or len(_sound_glue(f, kana)) > 1:
+                        keys = _posted(sound, True, _sound_glue(f, kana))
+                        postings.add(i, keys, len(sound))
+                        if f.lossy:
+                            (self._kana_lossy if kana else self._sound_lossy).add(i, keys, len(sound))
             for _, value, _ in entry.identifiers:
                 self._ids[value].append(i)
-        self._postings = {k: sorted(v) for k, v in postings.items()}
-        self._sound_all = {k: sorted(v) for k, v in sound_all.items()}
-        self._sound_lossy = {k: sorted(v) for k, v in sound_lossy.items()}
 
     def __len__(self) -> int:
         return len(self.entries)
 
     def candidates(self, subject: Party) -> set[int]:
-        """Entries sharing a distinctive key with one of the subject's names (or an identifier)."""
-        found: set[int] = set()
-        for f in (forms(n) for n in subject.names):
-            keys = [k for r in _readings(f) for k in _block_keys(r)]
-            _propose(self._postings, keys, found)
-            sound_postings = self._sound_all if f.lossy else self._sound_lossy
-            if sound_postings:
-                _propose(sound_postings, _sound_keys(f), found)
+        """Entries sharing enough distinctive words (or sounds, across scripts) with one of the subject's names,
+        or an identifier."""
+        return set(self._proposals(subject))
+
+    def _proposals(self, subject: Party) -> dict[int, list[str]]:
+        """Candidate entry -> the subject's names that proposed it (every name, for a shared identifier)."""
+        found: dict[int, list[str]] = defaultdict(list)
+        for name in subject.names:
+            f = forms(name)
+            mine: set[int] = set()
+            for reading in _readings(f):
+                self._words.propose(_units(reading), len(reading), 0, mine)
+            kana = f.script == "kana"
+            for postings, as_kana in (
+                (self._sound_all if f.lossy else self._sound_lossy, False),
+                ((self._kana_all if kana else self._kana_lossy), True),
+            ):
+                sound = _sound_words(f, as_kana) if postings.readings else ()
+                if sound or (postings.readings and len(_sound_glue(f, as_kana)) > 1):
+                    units = _units(sound, True, _sound_glue(f, as_kana))
+                    postings.propose(units, len(sound), 1 if as_kana and len(sound) > 2 else 0, mine)
+            for i in mine:
+                found[i].append(name)
         for _, value, _ in subject.identifiers:
-            found.update(self._ids.get(value, ()))
+            for i in self._ids.get(value, ()):
+                found[i] = list(subject.names)
         return found
 
     def screen(self, subject: Party, threshold: float = DEFAULT_THRESHOLD) -> list[Hit]:
-        """Entries scoring at least `threshold` against the subject, best first."""
+        """Entries scoring at least `threshold` against the subject, best first. Each entry is compared with
+        the subject's names that proposed it (a record may carry dozens of aliases)."""
         hits = []
-        for i in self.candidates(subject):
-            hit = compare(self.entries[i], subject, self._forms[i], floor=threshold)
+        for i, names_ in self._proposals(subject).items():
+            party = subject if len(names_) == len(subject.names) else replace(subject, names=tuple(names_))
+            hit = compare(self.entries[i], party, self._forms[i], floor=threshold)
             if hit is not None and hit.score >= threshold:
+                hit.subject = subject
                 hits.append(hit)
         return sorted(hits, key=lambda h: (-h.score, str(h.entry.ref)))
 

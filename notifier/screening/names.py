@@ -75,9 +75,12 @@ _NOT_WORD = re.compile(r"[^\w]+|_")
 _APOSTROPHES = re.compile(r"['’`ʼʹ]")
 _VOWELS = re.compile(r"[aeiouy]+")
 _DOUBLES = re.compile(r"(.)\1+")
+_FINAL_FF = re.compile(r"(?<=[oe])ff$")
 # Common spellings of one sound in romanized Russian and Japanese ("Yuzhnyy" / "Iuzhnyi", "Shouten" / "Shoten").
 _SPELLINGS = (
     ("shch", "sh"),
+    ("zh", "j"),
+    ("dj", "j"),
     ("kh", "h"),
     ("ts", "z"),
     ("tz", "z"),
@@ -218,6 +221,7 @@ def legal_form(name: str) -> str | None:
 def skeleton(token: str) -> str:
     """A token's spelling-insensitive key: transliteration variants merged, vowels and doubled letters dropped
     ("Mohammed", "Muhammad" and Arabic "محمد" -> "mhmd")."""
+    token = _FINAL_FF.sub("v", token)  # "Makaroff" is "Makarov"
     for old, new in _SPELLINGS:
         token = token.replace(old, new)
     first, rest = token[:1], token[1:]
