@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import orjson
+
 from notifier.adapter import Deletion, Unbuilt
 from notifier.ingest.canonical import canonical_payload, content_hash, dumps, fingerprint, normalize_key
 from notifier.records import InvalidRecord, Record, record_title
@@ -44,7 +46,8 @@ class Spill:
     def add(
         self, key: str, digest: str, payload_json: str, raw_digest: int | None = None, kind: str = "", name: str = ""
     ) -> None:
-        self._fh.write(f"{json.dumps([key, digest, raw_digest, kind, name], ensure_ascii=False)}\t{payload_json}\n")
+        head = orjson.dumps([key, digest, raw_digest, kind, name]).decode()
+        self._fh.write(f"{head}\t{payload_json}\n")
         self.count += 1
 
     def close(self) -> None:
@@ -56,7 +59,7 @@ class Spill:
         with open(self.path, encoding="utf-8") as fh:
             for line in fh:
                 head, payload_json = line.rstrip("\n").split("\t", 1)
-                key, digest, raw_digest, kind, name = json.loads(head)
+                key, digest, raw_digest, kind, name = orjson.loads(head)
                 yield Spilled(key, digest, payload_json, raw_digest, kind, name)
 
     def discard(self) -> None:
