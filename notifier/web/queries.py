@@ -167,11 +167,11 @@ def newest(
     return [(c, s, x) for c, s, x in rows]
 
 
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
 
 
 def count(session: Session, flt: ChangeFilter, metas: Mapping[str, SourceMeta], cap: int = COUNT_CAP) -> int:
-    """How many changes match, counted up to `cap` + 1 (a page says "more than 10,000" rather than scan on)."""
+    """How many changes match, counted up to `cap` + 1 (a page says "more than 1,000" rather than scan on)."""
     matching = flt.apply(select(ChangeIndex.seq), metas).limit(cap + 1).subquery()
     return session.scalar(select(func.count()).select_from(matching)) or 0
 
