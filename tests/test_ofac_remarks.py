@@ -149,3 +149,15 @@ def test_bazalt_amendment_says_the_tax_id_was_added_and_the_website_removed(make
     assert fields["emails"]["removed"] == ["moscow@bazalt.ru"]
     assert fields["programs"]["added"] == ["RUSSIA-EO14024"]
     assert "remarks" not in fields, "the remarks held nothing but fields: no whole-text before/after"
+
+
+def test_xml_remarks_give_up_their_links_and_keep_the_rest():
+    from sources.ofac_fields import linked_in_xml_remarks
+
+    assert linked_in_xml_remarks("For more information: http://x#directives.; (Linked To: VTB BANK)") == (
+        "For more information: http://x#directives.",
+        ["VTB BANK"],
+    )
+    two = linked_in_xml_remarks("(Linked To: A (HK) LIMITED; Linked To: B, S.A.)")
+    assert two == (None, ["A (HK) LIMITED", "B, S.A."])
+    assert linked_in_xml_remarks("HAMAS - Hebron") == ("HAMAS - Hebron", [])
