@@ -18,9 +18,9 @@ from typing import Any
 from lxml import etree
 
 from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
-from notifier.parsing import child_text, children, iter_xml, local, root_tag
+from notifier.parsing import child_text, children, gender, iter_xml, local, root_tag
 from notifier.publication import Publication, head_match, iso_day
-from notifier.records import Designation, Identifier
+from notifier.records import Designation, Identifier, Vessel
 
 LIST_URL = "https://www.sesam.search.admin.ch/sesam-search-web/pages/search.xhtml"
 OBJECT_TYPES = {"vessel": "vessel", "ship": "vessel", "aircraft": "aircraft"}
@@ -173,6 +173,7 @@ class _Target:
             if place_countries.get(place_id or ""):
                 countries.append(place_countries[place_id or ""])
         listed = [m for m in self.modifications if m["type"] == "listed"]
+        imos = [i.number for i in self.identifiers if i.type == "IMO"]
         extra: dict[str, Any] = {
             "sanctions_set_ids": self.set_ids,
             "sanctions_sets": [s["set"] for s in sets if s and s["set"]],
@@ -180,7 +181,6 @@ class _Target:
             "program_origin": [s["origin"] for s in sets if s and s["origin"]],
             "modifications": self.modifications,
             "relations": self.relations,
-            "sex": self.sex,
             "object_type": self.object_type or None,
             "name_types": self.name_types,
         }
@@ -200,6 +200,8 @@ class _Target:
             remarks=self.remarks or None,
             url=LIST_URL,
             extra=extra,
+            gender=gender(self.sex),
+            vessel=Vessel(imo=imos[0]) if len(imos) == 1 else None,
         )
 
 
@@ -212,6 +214,7 @@ class SecoSanctions(Adapter):
     kind = "designation"
     formats = ("xml",)
     parts = ("main",)
+    parser_version = "2"  # 2: sex as the gender field, a ship's IMO as the vessel field
 
     def publication(self, parts: Mapping[str, Path]) -> Publication:
         """The root's `date` attribute (the day SECO issued this list)."""

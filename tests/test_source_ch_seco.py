@@ -55,6 +55,8 @@ def test_object_vessel_and_identity_documents():
     ship = records["34461"]
     assert (ship.name, ship.entity_type, ship.aliases) == ("Hui Chon", "vessel", ["Hwang Gum San 2"])
     assert [(i.type, i.number) for i in ship.identifiers] == [("IMO", "8405270")]
+    assert ship.vessel.imo == "8405270" and ship.gender is None
+    assert {r.gender for r in records.values()} >= {"male", "female"}  # SECO's sex attribute
     docs = {(i.type, i.number, i.country) for i in records["85396"].identifiers}
     assert docs == {("passport", "BM2229283", "BY"), ("id-card", "3070574E057PB8", "BY")}
 
