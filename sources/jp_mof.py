@@ -188,6 +188,7 @@ class JapanMofAssetFreeze(Adapter):
     kind = "designation"
     formats = ("xlsx", "csv")
     match_moved_by_content = True
+    parser_version = "2"  # 2: telephone numbers as the phones field
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
         path = parts["main"]
@@ -262,7 +263,7 @@ class JapanMofAssetFreeze(Adapter):
         identifiers += [Identifier("UN reference", p) for p in split_items(_value(v.get("un_reference")))]
         known = {"number", "name_ja", "name_en", "aliases", "former_names", "weak_aliases", "dob", "dob_pob", "pob",
                  "nationality", "passport", "id_number", "un_reference", "address", "remarks", "notice_dates",
-                 "un_listed_on", "_row"}
+                 "un_listed_on", "_row", "phone"}
         notice_dates = [x.strip() for x in (_value(v.get("notice_dates")) or "").splitlines() if x.strip()]
         extra: dict[str, Any] = {
             "notice_dates": notice_dates,
@@ -293,6 +294,7 @@ class JapanMofAssetFreeze(Adapter):
             remarks=_value(v.get("remarks")),
             url=URL,
             extra=extra,
+            phones=[p.strip() for p in re.split(r"[/／]", _value(v.get("phone")) or "") if p.strip()],
         )
 
     @staticmethod

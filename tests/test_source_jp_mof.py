@@ -57,6 +57,7 @@ def test_known_record_fields(xlsx):
     putin = xlsx["029-000001"]
     assert (putin.name, putin.entity_type, putin.birth_dates) == ("Vladimir Putin", "person", ["1952-10-07"])
     assert putin.aliases == ["ウラジーミル・プーチン"]
+    assert xlsx["025-000005"].phones == ["963-112110059", "963-112110043"] and "phone" not in xlsx["025-000005"].extra
 
 
 def test_cross_listing_mark_stays_out_of_the_key(xlsx):
