@@ -50,7 +50,7 @@ GOAL_REPEAT = 15.0
 
 
 def p95(values: list[float]) -> float:
-    return statistics.quantiles(values, n=20)[-1] if len(values) >= 2 else (values[0] if values else 0.0)
+    return statistics.quantiles(values, n=20, method="inclusive")[-1] if len(values) >= 2 else sum(values)
 
 
 def run(args: argparse.Namespace, db_url: str, folder: Path) -> tuple[str, bool]:

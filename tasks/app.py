@@ -80,10 +80,10 @@ def beat_schedule(settings: Settings) -> dict:
             "schedule": settings.ops_check_interval,
             "options": {"queue": DELIVER_QUEUE, "expires": settings.ops_check_interval},
         },
-        "recover-dead-work": {
+        "recover-dead-work": {  # as often as heartbeats tell a death (notifier/ops/recovery.py)
             "task": "tasks.ops.recover",
-            "schedule": settings.relay_interval,
-            "options": {"queue": DELIVER_QUEUE, "expires": settings.relay_interval},
+            "schedule": settings.heartbeat_interval,
+            "options": {"queue": DELIVER_QUEUE, "expires": settings.heartbeat_interval},
         },
         "ops-prune": {  # on the poll queue: poll workers hold the raw snapshot archive
             "task": "tasks.ops.prune",

@@ -8,16 +8,18 @@ from celery import shared_task
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from notifier.alerts.outbox import pending_for_snapshot
-from notifier.ingest.locks import source_lock
+from notifier.app import Service
+from notifier.ingest.locks import release_dead, source_lock
 from notifier.ingest.pipeline import poll
-from notifier.ops.liveness import holder
+from notifier.ops.heartbeat import Unreachable
+from notifier.ops.liveness import Liveness, holder
 from notifier.ops.recovery import POLL_LOCK
 from tasks.service import service
 
 log = logging.getLogger("notifier.tasks")
 
 
-def poll_and_enqueue(source_id: str) -> str:
+def poll_and_enqueue(source_id: str, _retried: bool = False) -> str:
     """The plain function behind the task (tested directly)."""
     from tasks.deliver import deliver
 
@@ -33,6 +35,9 @@ def poll_and_enqueue(source_id: str) -> str:
         owner=holder(),
     ) as held:
         if not held:
+            if not _retried and release_dead_holder(svc, f"{POLL_LOCK}{source_id}"):
+                log.warning("poll lock of a dead worker released; polling now", extra={"source": source_id})
+                return poll_and_enqueue(source_id, _retried=True)
             log.info("poll skipped: another worker holds the lock", extra={"source": source_id})
             return "locked"
         result = poll(svc, source_id)
@@ -40,6 +45,17 @@ def poll_and_enqueue(source_id: str) -> str:
         for delivery_id in pending_for_snapshot(svc.engine, result.snapshot_id):
             deliver.apply_async((delivery_id,))
     return result.summary()
+
+
+def release_dead_holder(svc: Service, name: str) -> bool:
+    """The lock's holder is known dead (notifier.ops.liveness): free it now rather than at the next recovery run."""
+    try:
+        alive = Liveness(svc.settings)
+    except Unreachable:
+        return False
+    settings = svc.settings
+    lock_dir = settings.data_dir / "locks"
+    return bool(release_dead(name, redis_url=settings.broker_url, lock_dir=lock_dir, is_dead=alive.dead, exact=True))
 
 
 # A lost database connection or a restarting server: redo the poll (the revision check makes a redo safe,

@@ -134,6 +134,8 @@ def test_the_poll_lock_of_a_killed_worker_is_released_at_once_and_a_live_one_kep
             assert not held
         proc.send_signal(signal.SIGKILL)
         proc.wait()
+        exact = dict(redis_url=redis_url or None, lock_dir=lock_dir, exact=True)
+        assert release_dead("poll:sr", **exact, is_dead=Liveness(settings, workers=[]).dead) == [], "another name"
         assert release_dead(**release, is_dead=Liveness(settings, workers=[]).dead) == ["poll:src"]
         assert release_dead(**release, is_dead=Liveness(settings, workers=[]).dead) == [], "released once"
         with source_lock("poll:src", redis_url=redis_url or None, lock_dir=lock_dir, ttl=30, owner=holder()) as held:

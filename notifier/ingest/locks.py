@@ -90,23 +90,27 @@ def _is_redis(url: str | None) -> bool:
     return bool(url) and url.startswith(("redis://", "rediss://"))
 
 
-def release_dead(prefix: str, *, redis_url: str | None, lock_dir: Path, is_dead: Callable[[bytes], bool]) -> list[str]:
-    """Free the locks (named `prefix...`) whose holder is dead; returns their names, so their work can be redone."""
+def release_dead(
+    prefix: str, *, redis_url: str | None, lock_dir: Path, is_dead: Callable[[bytes], bool], exact: bool = False
+) -> list[str]:
+    """Free the locks (named `prefix...`, or `prefix` alone when exact) whose holder is dead; returns their names,
+    so that their work can be redone."""
     released = []
+    pattern = prefix if exact else f"{prefix}*"
     if _is_redis(redis_url):
         import redis
 
         client = redis.Redis.from_url(redis_url, socket_timeout=5)
         try:
             delete_if = client.register_script(_DELETE_IF)
-            for key in client.scan_iter(match=f"{REDIS_PREFIX}{prefix}*", count=500):
+            for key in client.scan_iter(match=f"{REDIS_PREFIX}{pattern}", count=500):
                 value = client.get(key)
                 if value is not None and is_dead(value) and delete_if(keys=[key], args=[value]):
                     released.append(key.decode()[len(REDIS_PREFIX) :])
         finally:
             client.close()
         return released
-    for path in sorted(lock_dir.glob(f"{prefix}*.lock")) if lock_dir.is_dir() else ():
+    for path in sorted(lock_dir.glob(f"{pattern}.lock")) if lock_dir.is_dir() else ():
         with suppress(OSError):
             fd = os.open(path, os.O_RDWR)
             try:
