@@ -45,9 +45,10 @@ from deepdiff import DeepDiff
 from sqlalchemy import create_engine, text
 
 from notifier import app as service_app
+from notifier.context import Context
 from notifier.ingest.canonical import canonical, content_hash
 from notifier.ingest.diff import field_changes, scan
-from notifier.ingest.pipeline import Context, PollResult, poll
+from notifier.ingest.pipeline import PollResult, poll
 from notifier.ingest.registry import get_adapter
 from notifier.records import Record
 from notifier.settings import Settings

@@ -11,16 +11,24 @@ import logging
 
 from celery import Celery, signals
 from kombu import Queue
+from sqlalchemy.exc import InterfaceError, OperationalError
 
+from notifier.ops.heartbeat import is_redis
 from notifier.settings import Settings, get_settings
 from tasks.broker import SCHEME
 
 POLL_QUEUE = "poll"
 DELIVER_QUEUE = "deliver"
 
-
-def is_redis(url: str | None) -> bool:
-    return bool(url) and url.startswith(("redis://", "rediss://"))
+# A lost database connection or a restarting server: redo the task (a poll's revision check makes a redo safe,
+# and an interrupted transaction left nothing behind).
+DB_RETRY = dict(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=8,
+)
 
 
 def broker_settings(settings: Settings) -> dict:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from celery import shared_task
 
 from notifier.alerts.deliver import deliver_one
+from notifier.alerts.outbox import enqueue
 from notifier.alerts.outbox import relay as find_stuck
-from tasks.poll import DB_RETRY
+from tasks.app import DB_RETRY
 from tasks.service import service
 
 
@@ -16,18 +17,15 @@ def deliver_and_schedule(delivery_id: int) -> str:
     svc = service()
     outcome = deliver_one(svc, delivery_id)
     if outcome.status == "retry" and outcome.retry_in is not None:
-        deliver.apply_async((delivery_id,), countdown=outcome.retry_in)
-    for ops_id in outcome.ops_ids:
-        deliver.apply_async((ops_id,))
+        enqueue([delivery_id], countdown=outcome.retry_in)
+    enqueue(outcome.ops_ids)
     return outcome.status
 
 
 def relay_stuck() -> int:
     svc = service()
     ids = find_stuck(svc.engine, grace=svc.settings.relay_grace, claim_timeout=svc.settings.claim_timeout)
-    for delivery_id in ids:
-        deliver.apply_async((delivery_id,))
-    return len(ids)
+    return enqueue(ids)
 
 
 @shared_task(name="tasks.deliver.deliver", ignore_result=True, time_limit=300, soft_time_limit=270, **DB_RETRY)

@@ -5,17 +5,13 @@ from __future__ import annotations
 from celery import shared_task
 
 from notifier.alerts.digests import release_due
+from notifier.alerts.outbox import enqueue
 from tasks.service import service
 
 
 def release_and_enqueue() -> int:
     """The plain function behind the task: release due digests, hand each to the deliver queue."""
-    from tasks.deliver import deliver
-
-    ids = release_due(service().engine)
-    for delivery_id in ids:
-        deliver.apply_async((delivery_id,))
-    return len(ids)
+    return enqueue(release_due(service().engine))
 
 
 @shared_task(name="tasks.digests.release", ignore_result=True, time_limit=120, soft_time_limit=100)

@@ -15,6 +15,7 @@ from typing import Any
 
 from celery import bootsteps, shared_task, signals
 
+from notifier.alerts.outbox import enqueue
 from notifier.ops.heartbeat import Heartbeat, Unreachable, heartbeat_store
 from notifier.ops.status import RELAY_TASK
 from notifier.settings import get_settings
@@ -24,19 +25,12 @@ from tasks.service import service
 log = logging.getLogger("notifier.ops")
 
 
-def enqueue_deliveries(ids: list[int]) -> None:
-    from tasks.deliver import deliver
-
-    for delivery_id in ids:
-        deliver.apply_async((delivery_id,))
-
-
 def check_stale() -> int:
     """The plain function behind the task: alert ops once per stale episode of each source."""
     from notifier.alerts.ops_alerts import alert_stale_sources
 
     ids = alert_stale_sources(service())
-    enqueue_deliveries(ids)
+    enqueue(ids)
     return len(ids)
 
 
@@ -54,7 +48,7 @@ def recover_now() -> int:
     from tasks.poll import poll_source
 
     found = recover(service())
-    enqueue_deliveries(found.deliveries)
+    enqueue(found.deliveries)
     for source in found.sources:
         poll_source.apply_async((source,))
     return len(found.deliveries) + len(found.sources)
@@ -92,7 +86,7 @@ def _after_relay(sender: Any = None, retval: Any = None, state: str | None = Non
     _write(Heartbeat(kind="task", name=RELAY_TASK, info={"relayed": relayed}))
     from notifier.alerts.ops_alerts import alert_relay_backlog
 
-    enqueue_deliveries(alert_relay_backlog(service(), relayed))
+    enqueue(alert_relay_backlog(service(), relayed))
 
 
 def pool_pids(c: Any) -> list[int]:

@@ -5,15 +5,15 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
-from sqlalchemy.exc import InterfaceError, OperationalError
 
-from notifier.alerts.outbox import pending_for_snapshot
+from notifier.alerts.outbox import enqueue, pending_for_snapshot
 from notifier.app import Service
 from notifier.ingest.locks import release_dead, source_lock
 from notifier.ingest.pipeline import poll
 from notifier.ops.heartbeat import Unreachable
 from notifier.ops.liveness import Liveness, holder
 from notifier.ops.recovery import POLL_LOCK
+from tasks.app import DB_RETRY
 from tasks.service import service
 
 log = logging.getLogger("notifier.tasks")
@@ -21,8 +21,6 @@ log = logging.getLogger("notifier.tasks")
 
 def poll_and_enqueue(source_id: str, _retried: bool = False) -> str:
     """The plain function behind the task (tested directly)."""
-    from tasks.deliver import deliver
-
     svc = service()
     if source_id not in svc.sources:
         log.error("unknown source in a poll message", extra={"source": source_id})
@@ -42,8 +40,7 @@ def poll_and_enqueue(source_id: str, _retried: bool = False) -> str:
             return "locked"
         result = poll(svc, source_id)
     if result.snapshot_id is not None:
-        for delivery_id in pending_for_snapshot(svc.engine, result.snapshot_id):
-            deliver.apply_async((delivery_id,))
+        enqueue(pending_for_snapshot(svc.engine, result.snapshot_id))
     return result.summary()
 
 
@@ -56,17 +53,6 @@ def release_dead_holder(svc: Service, name: str) -> bool:
     settings = svc.settings
     lock_dir = settings.data_dir / "locks"
     return bool(release_dead(name, redis_url=settings.broker_url, lock_dir=lock_dir, is_dead=alive.dead, exact=True))
-
-
-# A lost database connection or a restarting server: redo the poll (the revision check makes a redo safe,
-# and an interrupted transaction left nothing behind).
-DB_RETRY = dict(
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=2,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=8,
-)
 
 
 @shared_task(name="tasks.poll.poll_source", ignore_result=True, **DB_RETRY)

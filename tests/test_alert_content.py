@@ -20,7 +20,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifier.alerts.render import ChangeView, SourceMeta, _clauses, render_changes
+from notifier.alerts.render import SourceMeta, _clauses, render_changes
+from notifier.store.changes import Change
 from notifier.store.models import Record
 from tests.conftest import real
 
@@ -55,7 +56,7 @@ def ofac_0223(tmp_path_factory):
     svc = _service(tmp_path_factory.mktemp("ofac"))
     poll(svc, "us_ofac_sdn", {"main": str(old)})
     result = poll(svc, "us_ofac_sdn", {"main": str(new)})
-    views = [ChangeView(c.id, c.key, c.change, c.kind, c.name, c.before, c.after, c.fields) for c in result.changes]
+    views = [Change(c.id, c.key, c.change, c.kind, c.name, c.before, c.after, c.fields) for c in result.changes]
     meta = SourceMeta("us_ofac_sdn", "OFAC SDN", "US", "designation", None)
     assert {c.published_on for c in result.changes} == {"2024-02-23"}, "the publication's date, from the file"
     yield meta, views, "2024-02-23"
@@ -250,7 +251,7 @@ def test_each_new_designation_says_which_other_lists_already_name_the_party_and_
         svc = _service(tmp_path, [{"name": "a", "channels": [{"url": hook.url()}], "attach_above": None}], sources)
         poll(svc, "un_sc", {"main": str(real("un/2024-11-30_consolidated.xml"))})
         poll(svc, "us_ofac_sdn", {"main": str(real(f"{SDN}/2024-02-20_sdn.csv"))})
-        index = svc.party_index()
+        index = svc.parties.current()
         with Session(svc.engine) as s:
             un = [json.loads(p) for p in s.execute(select(Record.payload).where(Record.source == "un_sc")).scalars()]
         notes = [(p, index.also_listed(p, "un_sc")) for p in un]
@@ -372,7 +373,7 @@ def test_a_publication_with_delistings_orders_amendments_then_delistings_then_de
     svc = _service(tmp_path)
     poll(svc, "us_ofac_sdn", {"main": str(real(f"{SDN}/2024-02-23_sdn.csv"))})
     result = poll(svc, "us_ofac_sdn", {"main": str(real(f"{SDN}/2024-05-03_sdn.csv"))})
-    views = [ChangeView(c.id, c.key, c.change, c.kind, c.name, c.before, c.after, c.fields) for c in result.changes]
+    views = [Change(c.id, c.key, c.change, c.kind, c.name, c.before, c.after, c.fields) for c in result.changes]
     meta = SourceMeta("us_ofac_sdn", "OFAC SDN", "US", "designation", None)
     published = result.changes[0].published_on
     assert published == "2024-05-03"

@@ -14,8 +14,9 @@ from html.parser import HTMLParser
 import pytest
 
 from notifier.alerts.deliver import send
-from notifier.alerts.render import ChangeView, SourceMeta, render_changes, safe_url
+from notifier.alerts.render import SourceMeta, render_changes, safe_url
 from notifier.alerts.subscriptions import Channel
+from notifier.store.changes import Change
 from tests.support.receivers import SmtpSink, WebhookReceiver, parts
 
 HOSTILE = (
@@ -28,8 +29,8 @@ LIST = SourceMeta("list_x", "Hostile List", "XX", "designation", "https://list.e
 WHEN = datetime(2026, 12, 2, 3, 30)
 
 
-def _changes() -> tuple[list[ChangeView], list[ChangeView]]:
-    news = ChangeView(
+def _changes() -> tuple[list[Change], list[Change]]:
+    news = Change(
         1,
         "item-1",
         "added",
@@ -51,8 +52,8 @@ def _changes() -> tuple[list[ChangeView], list[ChangeView]]:
     }
     amended = {**party, "remarks": HOSTILE + " <!channel> again", "aliases": [HOSTILE, "<https://evil.example|x>"]}
     listed = [
-        ChangeView(2, "p1", "added", "designation", party["name"], None, party, None),
-        ChangeView(
+        Change(2, "p1", "added", "designation", party["name"], None, party, None),
+        Change(
             3,
             "p1",
             "amended",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from notifier.alerts.deliver import deliver_one
 from notifier.alerts.outbox import due
-from notifier.alerts.render import ChangeView, render_changes, summary
+from notifier.alerts.render import render_changes, summary
 from notifier.ingest.pipeline import poll
 from notifier.store.models import Delivery
 from tests.conftest import real
@@ -103,8 +103,8 @@ def test_the_553_designations_arrive_as_one_digest_with_the_summary_line_first(m
     svc = make_ctx({"us_ofac_sdn": {"url": "x", "title": "OFAC SDN"}})
     poll(svc, "us_ofac_sdn", {"main": str(real(f"{SDN}/2024-02-20_sdn.csv"))})
     result = poll(svc, "us_ofac_sdn", {"main": str(real(f"{SDN}/2024-02-23_sdn.csv"))})
-    views = [ChangeView(c.id, c.key, c.change, c.kind, c.name, c.before, c.after, c.fields) for c in result.changes]
-    meta = svc.meta("us_ofac_sdn")
+    views = result.changes
+    meta = svc.router.meta("us_ofac_sdn")
     when = datetime(2024, 2, 23)
     assert summary(meta, when, views) == "OFAC SDN 2024-02-23 — 8 amended, 553 new designations"
     [email] = render_changes(meta, when, views, "email", 100_000 * 10)

@@ -102,7 +102,7 @@ def test_the_relay_task_records_its_run_and_raises_the_backlog_alert(make_ctx, m
         monkeypatch.setattr(ops_tasks, "service", lambda: svc)
         monkeypatch.setattr(ops_tasks, "get_settings", lambda: svc.settings)
         enqueued: list[list[int]] = []
-        monkeypatch.setattr(ops_tasks, "enqueue_deliveries", enqueued.append)
+        monkeypatch.setattr(ops_tasks, "enqueue", enqueued.append)
         ops_tasks._after_relay(sender=relay, retval=1, state="SUCCESS")
         [beat] = heartbeat_store(svc.settings).read("task")
         assert beat.name == "relay" and beat.info == {"relayed": 1}

@@ -117,7 +117,7 @@ def test_a_real_designation_of_a_counterparty_written_in_cyrillic_sends_a_watchl
 
 
 def test_an_amendment_alerts_only_for_counterparties_it_newly_matches(make_ctx, hook):
-    from notifier.store.repo import ChangeRow
+    from notifier.store.changes import Change
     from notifier.timeutil import utcnow
 
     subs = {"subscribers": [{"name": "acme", "channels": [{"url": hook.url()}]}]}
@@ -126,7 +126,9 @@ def test_an_amendment_alerts_only_for_counterparties_it_newly_matches(make_ctx, 
     import_watchlist(svc.engine, sub, b"name,reference\nOOO Romashka,R1\nGlobal Petro Trading,R2\n")
     before = {"kind": "designation", "key": "1", "name": "ROMASHKA LLC", "entity_type": "organization"}
     after = {**before, "aliases": ["GLOBAL PETRO TRADING FZE"]}
-    change = ChangeRow(7, "us_ofac_sdn", 1, "1", "designation", "amended", "ROMASHKA LLC", before, after, [], utcnow())
+    change = Change(
+        7, "1", "amended", "designation", "ROMASHKA LLC", before, after, [], source="us_ofac_sdn", snapshot_id=1
+    )
     from notifier.screening.watchlists import watchlist_rows
 
     with Session(svc.engine) as session:

@@ -18,25 +18,26 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import apprise
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from notifier.alerts.render import ChangeView, Message, render_changes, render_digest, render_text
+from notifier.alerts import outbox
+from notifier.alerts.outbox import ops_rows
+from notifier.alerts.render import Message, render_changes, render_digest, render_text
 from notifier.alerts.render_watchlist import render_watchlist
-from notifier.alerts.router import ops_rows
 from notifier.alerts.subscriptions import Channel, Subscriber
+from notifier.context import Context
 from notifier.ops.liveness import holder
 from notifier.redact import scrub
-from notifier.store.models import Change, Delivery, Snapshot
+from notifier.store import changes
+from notifier.store.changes import Change
+from notifier.store.models import Delivery, Snapshot
 from notifier.timeutil import utcnow
-
-if TYPE_CHECKING:
-    from notifier.app import Service
 
 log = logging.getLogger("notifier.alerts.deliver")
 MAX_EMAIL_BODY = 100_000
@@ -61,8 +62,8 @@ def backoff(attempt: int, base: float, cap: float, rng: random.Random | None = N
     return delay * (rng or random).uniform(0.8, 1.2)
 
 
-def _find_channel(svc: Service, row: Delivery) -> tuple[Subscriber, Channel] | None:
-    for sub in svc.subscribers:
+def _find_channel(svc: Context, row: Delivery) -> tuple[Subscriber, Channel] | None:
+    for sub in svc.router.subscribers:
         if sub.name == row.subscriber:
             for ch in sub.channels:
                 if ch.id == row.channel:
@@ -86,7 +87,7 @@ def can_attach(channel: Channel) -> bool:
     return True
 
 
-def build_messages(svc: Service, session: Session, row: Delivery, sub: Subscriber, channel: Channel) -> list[Message]:
+def build_messages(svc: Context, session: Session, row: Delivery, sub: Subscriber, channel: Channel) -> list[Message]:
     fmt = sub.channel_format(channel)
     if row.purpose in ("watchlist", "watchlist_report"):
         title = row.title or "Watchlist"
@@ -133,13 +134,12 @@ def _rendered(key: tuple[Any, ...], render: Callable[[], list[Message]]) -> list
 
 
 def digest_messages(
-    svc: Service, session: Session, row: Delivery, sub: Subscriber, fmt: str, max_body: int
+    svc: Context, session: Session, row: Delivery, sub: Subscriber, fmt: str, max_body: int
 ) -> list[Message]:
     views = change_views(svc, session, json.loads(row.change_ids))
-    sources = dict(session.execute(select(Change.id, Change.source).where(Change.id.in_([v.id for v in views]))).all())
-    by_source: dict[str, list[ChangeView]] = {}
+    by_source: dict[str, list[Change]] = {}
     for v in views:
-        by_source.setdefault(sources[v.id], []).append(v)
+        by_source.setdefault(v.source, []).append(v)
     groups = [(svc.meta(s), by_source[s]) for s in sorted(by_source, key=lambda s: svc.meta(s).title)]
     local = row.due_at.astimezone(ZoneInfo(sub.timezone)) if row.due_at else None
     when = f"{local:%Y-%m-%d %H:%M} {sub.timezone}" if local else ""
@@ -149,27 +149,15 @@ def digest_messages(
     return render_digest(groups, title, fmt, max_body)
 
 
-def change_views(svc: Service, session: Session, ids: list[int]) -> list[ChangeView]:
-    changes = session.execute(select(Change).where(Change.id.in_(ids)).order_by(Change.id)).scalars().all()
-    views = [
-        ChangeView(
-            id=c.id,
-            key=c.key,
-            change=c.change,
-            kind=c.kind,
-            name=c.name,
-            before=json.loads(c.before) if c.before else None,
-            after=json.loads(c.after) if c.after else None,
-            fields=json.loads(c.fields) if c.fields else None,
-        )
-        for c in changes
-    ]
-    sources = {c.id: c.source for c in changes}
+def change_views(svc: Context, session: Session, ids: list[int]) -> list[Change]:
+    """The changes a delivery carries, with what the core knows about them: what a news item names, and the
+    other lists that already name a new designation."""
+    views = changes.load(session, ids)
     for view in views:
         if view.kind == "news" and view.after:
-            view.notes = svc.news_notes(view.after)
-        elif view.kind == "designation" and view.change == "added" and view.after:
-            also = svc.party_index().also_listed(view.after, sources[view.id])
+            view.notes = svc.router.news.notes(view.after)
+        elif view.kind == "designation" and view.change == "added" and view.after and svc.parties is not None:
+            also = svc.parties.current().also_listed(view.after, view.source)
             view.notes = [also] if also else []
     return views
 
@@ -208,7 +196,7 @@ def send(channel: Channel, message: Message, timeout: float, message_id: str | N
     return scrub(f"{status}: {'; '.join(reasons[-3:]) or 'no detail from Apprise'}")[:1000]
 
 
-def _claim(svc: Service, delivery_id: int) -> bool:
+def _claim(svc: Context, delivery_id: int) -> bool:
     now = utcnow()
     with Session(svc.engine) as session, session.begin():
         claimed = session.execute(
@@ -223,7 +211,7 @@ def _claim(svc: Service, delivery_id: int) -> bool:
     return bool(claimed)
 
 
-def deliver_one(svc: Service, delivery_id: int) -> Outcome:
+def deliver_one(svc: Context, delivery_id: int) -> Outcome:
     """Try to send one outbox row now; the row records what happened, the outcome tells the caller."""
     if not _claim(svc, delivery_id):
         return Outcome(delivery_id, "skipped")
@@ -249,7 +237,7 @@ def deliver_one(svc: Service, delivery_id: int) -> Outcome:
     return _finish(svc, row, sent, len(messages), error, permanent=found is None)
 
 
-def send_now(svc: Service, ids: list[int]) -> dict[str, int]:
+def send_now(svc: Context, ids: list[int]) -> dict[str, int]:
     """Deliver outbox rows in this process, at once: what a CLI command makes is not left for the relay.
     The claim in deliver_one keeps a running worker from sending the same row again."""
     counts: dict[str, int] = {}
@@ -259,7 +247,7 @@ def send_now(svc: Service, ids: list[int]) -> dict[str, int]:
     return counts
 
 
-def _record_part(svc: Service, delivery_id: int, sent: int) -> None:
+def _record_part(svc: Context, delivery_id: int, sent: int) -> None:
     """Record a part Apprise confirmed, and renew the claim (the relay frees only claims idle this long).
 
     Retried through a short database outage: if this write were lost, the part would be sent again.
@@ -281,7 +269,7 @@ def _record_part(svc: Service, delivery_id: int, sent: int) -> None:
             pause = min(pause * 2, 5.0)
 
 
-def _finish(svc: Service, row: Delivery, sent: int, total: int, error: str | None, permanent: bool) -> Outcome:
+def _finish(svc: Context, row: Delivery, sent: int, total: int, error: str | None, permanent: bool) -> Outcome:
     settings = svc.settings
     now = utcnow()
     ops_ids: tuple[int, ...] = ()
@@ -305,7 +293,7 @@ def _finish(svc: Service, row: Delivery, sent: int, total: int, error: str | Non
             log.error("delivery dead", extra={**fields, "attempts": attempts, "error": error})
             if row.purpose != "ops":
                 ops = ops_rows(
-                    svc.subscribers,
+                    svc.router.subscribers,
                     key=f"dead:{row.id}:{now:%Y%m%dT%H%M%S%f}",  # each death of a retried row alerts again
                     now=now,
                     title=f"Delivery dead: {row.purpose} alert to {row.subscriber}",
@@ -315,9 +303,7 @@ def _finish(svc: Service, row: Delivery, sent: int, total: int, error: str | Non
                         f"Last error: {error}\nResend it with: notifier outbox retry {row.id}"
                     ),
                 )
-                if ops:
-                    result = session.execute(Delivery.__table__.insert().returning(Delivery.id), ops)
-                    ops_ids = tuple(r[0] for r in result)
+                ops_ids = tuple(outbox.add(session, ops))
             return Outcome(row.id, "dead", error=error, ops_ids=ops_ids)
         delay = backoff(attempts, settings.delivery_backoff, settings.delivery_backoff_max)
         session.execute(

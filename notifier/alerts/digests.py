@@ -13,13 +13,18 @@ import json
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from notifier.alerts import outbox
 from notifier.alerts.subscriptions import Subscriber
 from notifier.store.models import Delivery
 from notifier.timeutil import utcnow
+
+
+class AlreadyReleased(Exception):
+    """Another release wrote this digest first: the held rows are left to it (the transaction rolls back)."""
 
 
 def next_digest_at(sub: Subscriber, now: datetime) -> datetime:
@@ -64,7 +69,7 @@ def release_due(engine: Engine, now: datetime | None = None) -> list[int]:
     for subscriber, channel in groups:
         try:
             digest_id = _release_one(engine, subscriber, channel, now)
-        except IntegrityError:
+        except (IntegrityError, AlreadyReleased):
             continue  # the same period's digest was written by another release
         if digest_id is not None:
             created.append(digest_id)
@@ -90,25 +95,26 @@ def _release_one(engine: Engine, subscriber: str, channel: str, now: datetime) -
             return None
         period = max(r.due_at for r in held)
         change_ids = sorted({i for r in held for i in json.loads(r.change_ids)})
-        digest_id = session.execute(
-            insert(Delivery).returning(Delivery.id),
-            dict(
-                # The first held row's id: a row held late for a period already released gets its own digest.
-                dedupe_key=f"digest:{period.astimezone(UTC):%Y-%m-%dT%H:%M}:{subscriber}:{channel}:{held[0].id}",
-                purpose="digest",
-                subscriber=subscriber,
-                channel=channel,
-                channel_type=held[0].channel_type,
-                status="pending",
-                attempts=0,
-                parts_sent=0,
-                change_ids=json.dumps(change_ids),
-                body=json.dumps({"since": min(r.created_at for r in held).isoformat(), "held": len(held)}),
-                due_at=period,
-                next_attempt_at=now,
-                created_at=now,
-            ),
-        ).scalar_one()
+        written = outbox.add(
+            session,
+            [
+                outbox.entry(
+                    purpose="digest",
+                    # The first held row's id: a row held late for a period already released gets its own digest.
+                    dedupe_key=f"digest:{period.astimezone(UTC):%Y-%m-%dT%H:%M}:{subscriber}:{channel}:{held[0].id}",
+                    subscriber=subscriber,
+                    channel=channel,
+                    channel_type=held[0].channel_type,
+                    now=now,
+                    change_ids=json.dumps(change_ids),
+                    body=json.dumps({"since": min(r.created_at for r in held).isoformat(), "held": len(held)}),
+                    due_at=period,
+                )
+            ],
+        )
+        if not written:
+            raise AlreadyReleased  # the same period's digest was written by another release
+        [digest_id] = written
         session.execute(
             update(Delivery)
             .where(Delivery.id.in_([r.id for r in held]))

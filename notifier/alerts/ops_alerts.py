@@ -7,34 +7,26 @@ Each alert is an ordinary outbox row per ops channel, deduplicated by its key: o
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from notifier.alerts.router import ops_rows
+from notifier.alerts import outbox
+from notifier.alerts.outbox import ops_rows
+from notifier.context import Context
 from notifier.ops.health import ago
 from notifier.ops.status import is_stale
 from notifier.redact import scrub
-from notifier.store.models import Delivery, SourceState
+from notifier.store.models import SourceState
 from notifier.timeutil import utcnow
 
-if TYPE_CHECKING:
-    from notifier.app import Service
 
-
-def insert_ops_alert(session: Session, svc: Service, key: str, title: str, body: str, now: datetime) -> list[int]:
+def insert_ops_alert(session: Session, svc: Context, key: str, title: str, body: str, now: datetime) -> list[int]:
     """Outbox rows for every ops channel; an alert already written under `key` is not written again."""
-    rows = ops_rows(svc.subscribers, key=key, title=title, body=body, now=now)
-    if not rows:
-        return []
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(Delivery).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Delivery.id)
-    return [r[0] for r in session.execute(stmt, rows)]
+    return outbox.add(session, ops_rows(svc.router.subscribers, key=key, title=title, body=body, now=now))
 
 
-def alert_stale_sources(svc: Service, now: datetime | None = None) -> list[int]:
+def alert_stale_sources(svc: Context, now: datetime | None = None) -> list[int]:
     """One ops alert per enabled source whose last success is older than twice its schedule."""
     now = now or utcnow()
     created: list[int] = []
@@ -62,7 +54,7 @@ def alert_stale_sources(svc: Service, now: datetime | None = None) -> list[int]:
     return created
 
 
-def alert_relay_backlog(svc: Service, relayed: int, now: datetime | None = None) -> list[int]:
+def alert_relay_backlog(svc: Context, relayed: int, now: datetime | None = None) -> list[int]:
     """Ops hear when one relay run had to re-enqueue more than NOTIFIER_OPS_RELAY_BACKLOG rows (once an hour)."""
     if relayed <= svc.settings.ops_relay_backlog:
         return []

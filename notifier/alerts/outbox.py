@@ -1,19 +1,103 @@
-"""The outbox's own housekeeping: find rows whose message was lost and hand them back to the workers.
+"""The outbox: the one place that writes delivery rows, the one place that hands them to the workers, and
+its housekeeping (rows whose broker message was lost go back to the workers).
 
-Broker messages can vanish (a flushed Redis, a killed worker with the embedded broker); the outbox rows
-cannot. The relay releases stale claims and returns the ids of rows that are due but untouched.
+Every producer (routing, watchlist reports, digests, ops alerts, dead deliveries) builds rows with `row` and
+writes them with `add`, inside its own transaction, so an alert is committed with whatever caused it. A row's
+`dedupe_key` is unique: writing the same delivery twice writes it once. Broker messages can vanish (a flushed
+Redis, a killed worker with the embedded broker); the outbox rows cannot.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
+import logging
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from notifier.alerts.subscriptions import Channel, Subscriber
 from notifier.store.models import Delivery
 from notifier.timeutil import utcnow
+
+log = logging.getLogger("notifier.alerts.outbox")
+
+
+def is_ops_channel(sub: Subscriber, channel: Channel) -> bool:
+    """Ops channels get ops alerts (quarantines, dead deliveries...) and no change alerts."""
+    return "ops" in channel.tags or "ops" in sub.tags
+
+
+def ops_rows(subscribers: Iterable[Subscriber], key: str, title: str, body: str, now: datetime) -> list[dict[str, Any]]:
+    """One outbox row per ops channel for an ops alert (deduplicated by `key`)."""
+    return [
+        row(purpose="ops", key=key, sub=sub, channel=ch, now=now, title=title, body=body)
+        for sub in subscribers
+        for ch in sub.channels
+        if is_ops_channel(sub, ch)
+    ]
+
+
+def row(*, purpose: str, key: str, sub: Subscriber, channel: Channel, now: datetime, **fields: Any) -> dict[str, Any]:
+    """An outbox row for one subscriber's channel; `key` makes it unique, so writing it twice is impossible."""
+    return entry(
+        purpose=purpose,
+        dedupe_key=f"{purpose}:{key}:{sub.name}:{channel.id}",
+        subscriber=sub.name,
+        channel=channel.id,
+        channel_type=channel.scheme,
+        now=now,
+        **fields,
+    )
+
+
+def entry(
+    *, purpose: str, dedupe_key: str, subscriber: str, channel: str, channel_type: str, now: datetime, **fields: Any
+) -> dict[str, Any]:
+    """An outbox row by names (a digest folds rows whose subscriber may no longer be configured)."""
+    out = dict(
+        dedupe_key=dedupe_key,
+        purpose=purpose,
+        subscriber=subscriber,
+        channel=channel,
+        channel_type=channel_type,
+        status="pending",
+        attempts=0,
+        parts_sent=0,
+        next_attempt_at=now,
+        created_at=now,
+        change_ids="[]",
+    )
+    out.update(fields)
+    return out
+
+
+def add(session: Session, rows: list[dict[str, Any]]) -> list[int]:
+    """Write outbox rows in the caller's transaction; the ids of the rows written (a key already there is skipped)."""
+    if not rows:
+        return []
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(Delivery).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(Delivery.id)
+    return [r[0] for r in session.execute(stmt, rows)]
+
+
+def enqueue(ids: Iterable[int], *, countdown: float | None = None, retry: bool = True) -> int:
+    """Hand committed outbox rows to the deliver workers; how many messages were sent.
+
+    The row is the truth: a message lost here (no broker, a flush) costs a relay interval, never the alert.
+    `retry=False` gives up at once without a broker (the CLI must not hang); the relay sends the row later.
+    The Celery task is imported here, at call time, so that nothing in `notifier` imports Celery.
+    """
+    ids = list(ids)
+    if not ids:
+        return 0
+    from tasks.deliver import deliver  # the deliver task; tasks/ is the only package that knows Celery
+
+    for delivery_id in ids:
+        deliver.apply_async((delivery_id,), countdown=countdown, retry=retry)
+    return len(ids)
 
 
 def relay(engine: Engine, *, grace: float, claim_timeout: float, limit: int = 5000) -> list[int]:

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from notifier.records import record_title
+from notifier.store.changes import Change
 
 NOUNS = {  # (one, many)
     "designation": {
@@ -90,25 +91,6 @@ class SourceMeta:
     jurisdiction: str
     kind: str
     url: str | None = None
-
-
-@dataclass
-class ChangeView:
-    """What an entry needs from a stored change."""
-
-    id: int
-    key: str
-    change: str
-    kind: str
-    name: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    fields: list[dict[str, Any]] | None
-    notes: list[str] = field(default_factory=list)  # what the core found out about it (news: parties; also listed)
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        return self.after or self.before or {}
 
 
 @dataclass(frozen=True)
@@ -379,7 +361,7 @@ def field_lines(fields: list[dict[str, Any]] | None) -> list[str]:
     return lines
 
 
-def _headline(meta: SourceMeta, c: ChangeView) -> str:
+def _headline(meta: SourceMeta, c: Change) -> str:
     p = c.payload
     if c.kind == "export_control":
         measure = MEASURE_WORDS.get(p.get("measure", ""), "measure")
@@ -394,7 +376,7 @@ def _headline(meta: SourceMeta, c: ChangeView) -> str:
     return f"{verb}: {c.name or record_title(p)} ({what}, {c.key})"
 
 
-def details(c: ChangeView) -> list[str]:
+def details(c: Change) -> list[str]:
     """Plain-text lines under an entry's headline (escaped later per format)."""
     p = c.payload
     lines: list[str] = []
@@ -419,12 +401,12 @@ def details(c: ChangeView) -> list[str]:
     return lines
 
 
-def _link_of(meta: SourceMeta, c: ChangeView) -> str | None:
+def _link_of(meta: SourceMeta, c: Change) -> str | None:
     p = c.payload
     return safe_url(p.get("url")) or safe_url(p.get("link")) or safe_url(meta.url)
 
 
-def entry(meta: SourceMeta, c: ChangeView, fmt: str) -> str:
+def entry(meta: SourceMeta, c: Change, fmt: str) -> str:
     """One change in the body format ("html", "markdown" or "text")."""
     head, lines, url = _headline(meta, c), details(c), _link_of(meta, c)
     if fmt == "html":
@@ -440,11 +422,11 @@ def entry(meta: SourceMeta, c: ChangeView, fmt: str) -> str:
 # --- the digest of one publication ---------------------------------------------------------------------------
 
 
-def _programs(c: ChangeView) -> list[str]:
+def _programs(c: Change) -> list[str]:
     return [str(p) for p in c.payload.get("programs") or []]
 
 
-def _group_of(c: ChangeView, sizes: Counter[str]) -> str:
+def _group_of(c: Change, sizes: Counter[str]) -> str:
     """The program an entry is listed under: of its programs, the one most entries of this set share."""
     progs = _programs(c)
     if c.kind != "designation" or not progs:
@@ -456,25 +438,25 @@ def pub_date(when: datetime, published: str | None) -> str:
     return (published or "")[:10] or f"{when:%Y-%m-%d}"
 
 
-def counts_line(kind: str, changes: list[ChangeView]) -> str:
+def counts_line(kind: str, changes: list[Change]) -> str:
     counts = Counter(c.change for c in changes)
     nouns = NOUNS.get(kind, NOUNS["designation"])
     parts = [f"{counts[k]} {nouns[k][counts[k] != 1]}" for k in ORDER if counts[k]]
     return ", ".join(parts) or "no changes"
 
 
-def kind_of(meta: SourceMeta, changes: list[ChangeView]) -> str:
+def kind_of(meta: SourceMeta, changes: list[Change]) -> str:
     """The kind the changes share (publications arrive on their own, before the diff), else the source's."""
     kinds = {c.kind for c in changes}
     return kinds.pop() if len(kinds) == 1 else meta.kind
 
 
-def summary(meta: SourceMeta, when: datetime, changes: list[ChangeView], published: str | None = None) -> str:
+def summary(meta: SourceMeta, when: datetime, changes: list[Change], published: str | None = None) -> str:
     """ "OFAC SDN 2024-02-23 — 8 amended, 553 new designations"."""
     return f"{meta.title} {pub_date(when, published)} — {counts_line(kind_of(meta, changes), changes)}"
 
 
-def summary_lines(meta: SourceMeta, when: datetime, changes: list[ChangeView], published: str | None) -> list[str]:
+def summary_lines(meta: SourceMeta, when: datetime, changes: list[Change], published: str | None) -> list[str]:
     """Counts by change type, program and entity type: what the whole publication did, before any entry."""
     lines = [
         f"{meta.title}, publication of {published[:10]}" if published else f"{meta.title}, polled {when:%Y-%m-%d}",
@@ -558,7 +540,7 @@ def _fit(text: str, budget: int, fmt: str, head: str) -> str:
 def render_changes(
     meta: SourceMeta,
     when: datetime,
-    changes: list[ChangeView],
+    changes: list[Change],
     fmt: str,
     max_body: int,
     *,
@@ -643,7 +625,7 @@ def _cell(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA) else value
 
 
-def changeset_rows(changes: list[ChangeView]) -> list[dict[str, Any]]:
+def changeset_rows(changes: list[Change]) -> list[dict[str, Any]]:
     return [
         {
             "id": c.id,
@@ -659,7 +641,7 @@ def changeset_rows(changes: list[ChangeView]) -> list[dict[str, Any]]:
     ]
 
 
-def changeset_json(meta: SourceMeta, changes: list[ChangeView], when: datetime, published: str | None) -> bytes:
+def changeset_json(meta: SourceMeta, changes: list[Change], when: datetime, published: str | None) -> bytes:
     doc = {
         "source": meta.id,
         "title": meta.title,
@@ -670,7 +652,7 @@ def changeset_json(meta: SourceMeta, changes: list[ChangeView], when: datetime, 
     return json.dumps(doc, ensure_ascii=False, indent=1).encode()
 
 
-def changeset_csv(meta: SourceMeta, changes: list[ChangeView]) -> bytes:
+def changeset_csv(meta: SourceMeta, changes: list[Change]) -> bytes:
     """One row per change: readable columns first, then before/after/fields as JSON (the exact change)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
@@ -698,9 +680,7 @@ def changeset_csv(meta: SourceMeta, changes: list[ChangeView]) -> bytes:
 # --- several sources in one message (digests) and ops/test text ----------------------------------------------
 
 
-def render_digest(
-    groups: list[tuple[SourceMeta, list[ChangeView]]], title: str, fmt: str, max_body: int
-) -> list[Message]:
+def render_digest(groups: list[tuple[SourceMeta, list[Change]]], title: str, fmt: str, max_body: int) -> list[Message]:
     """Several sources' changes in one message: counts per source first, then each source's entries by type."""
     body_format = {"email": "html", "markdown": "markdown", "slack": "markdown"}.get(fmt, "text")
     counts, blocks = [], []

@@ -1,25 +1,31 @@
-"""Which subscriptions a change concerns, and the outbox rows that carry it to them.
+"""Which subscriptions a change concerns, and the outbox rows that carry it to them: the route stage.
 
-Routing runs inside the snapshot's transaction (the pipeline hands it the new change rows), so a change and
-the deliveries it causes are committed together: no change without its alerts, no alert without its change.
+Routing runs inside the snapshot's transaction (the pipeline calls `Router.route` after the store has written
+the change rows), so a change and the deliveries it causes are committed together: no change without its
+alerts, no alert without its change. A poll that is not accepted is routed to ops (`Router.route_outcome`).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
+from notifier.alerts import outbox
 from notifier.alerts.digests import hold
+from notifier.alerts.outbox import is_ops_channel, ops_rows
 from notifier.alerts.render import SourceMeta
-from notifier.alerts.subscriptions import Channel, Subscriber
-from notifier.store.repo import ChangeRow
-
-
-def is_ops_channel(sub: Subscriber, channel: Channel) -> bool:
-    """Ops channels get ops alerts (quarantines, dead deliveries...) and no change alerts."""
-    return "ops" in channel.tags or "ops" in sub.tags
+from notifier.alerts.subscriptions import Subscriber
+from notifier.screening.news import NewsScreen
+from notifier.screening.watchlists import watchlist_rows
+from notifier.store.changes import Change
+from notifier.store.models import Snapshot, SourceState
+from notifier.timeutil import utcnow
 
 
 def _text_of(payload: dict[str, Any]) -> str:
@@ -34,7 +40,7 @@ def _text_of(payload: dict[str, Any]) -> str:
     return " ".join(parts).casefold()
 
 
-def matches(sub: Subscriber, change: ChangeRow, meta: SourceMeta, jurisdictions: set[str] | None = None) -> bool:
+def matches(sub: Subscriber, change: Change, meta: SourceMeta, jurisdictions: set[str] | None = None) -> bool:
     """Every non-empty filter must hold; within one filter any value may.
 
     `jurisdictions` replaces the source's own for items that name theirs (news about Japan from a Russian agency).
@@ -62,30 +68,9 @@ def matches(sub: Subscriber, change: ChangeRow, meta: SourceMeta, jurisdictions:
     return True
 
 
-def delivery_row(
-    *, purpose: str, key: str, sub: Subscriber, channel: Channel, now: datetime, **fields: Any
-) -> dict[str, Any]:
-    """An outbox row; `key` makes it unique, so writing the same delivery twice is impossible."""
-    row = dict(
-        dedupe_key=f"{purpose}:{key}:{sub.name}:{channel.id}",
-        purpose=purpose,
-        subscriber=sub.name,
-        channel=channel.id,
-        channel_type=channel.scheme,
-        status="pending",
-        attempts=0,
-        parts_sent=0,
-        next_attempt_at=now,
-        created_at=now,
-        change_ids="[]",
-    )
-    row.update(fields)
-    return row
-
-
 def route_changes(
     subscribers: Iterable[Subscriber],
-    changes: list[ChangeRow],
+    changes: list[Change],
     meta: SourceMeta,
     snapshot_id: int,
     now: datetime,
@@ -101,7 +86,7 @@ def route_changes(
         for channel in sub.channels:
             if is_ops_channel(sub, channel):
                 continue
-            row = delivery_row(
+            row = outbox.row(
                 purpose="changes",
                 key=str(snapshot_id),
                 sub=sub,
@@ -115,11 +100,82 @@ def route_changes(
     return rows
 
 
-def ops_rows(subscribers: Iterable[Subscriber], key: str, title: str, body: str, now: datetime) -> list[dict[str, Any]]:
-    """One outbox row per ops channel for an ops alert (deduplicated by `key`)."""
-    return [
-        delivery_row(purpose="ops", key=key, sub=sub, channel=ch, now=now, title=title, body=body)
-        for sub in subscribers
-        for ch in sub.channels
-        if is_ops_channel(sub, ch)
-    ]
+def source_meta(metas: dict[str, SourceMeta], source_id: str) -> SourceMeta:
+    """What alerts call a source; a source missing from the configuration is called by its id."""
+    return metas.get(source_id) or SourceMeta(source_id, source_id, "", "designation")
+
+
+@dataclass
+class Router:
+    """Who hears about what a poll did: built once from subscribers, sources and news rules; the pipeline calls
+    it inside the snapshot's transaction, after the store has written the changes."""
+
+    subscribers: list[Subscriber]
+    metas: dict[str, SourceMeta]
+    news: NewsScreen
+    failure_threshold: int  # failed polls in a row before ops hear of it
+    sources_file: Path | None = None  # named in the alert that a source's file can no longer be found
+
+    def meta(self, source_id: str) -> SourceMeta:
+        return source_meta(self.metas, source_id)
+
+    def route(self, session: Session, changes: list[Change], snapshot: Snapshot) -> list[int]:
+        """Outbox rows for an accepted snapshot: matching subscribers, watchlist hits, renumbered records."""
+        meta = self.meta(snapshot.source)
+        named: dict[int, set[str]] = {}
+        if meta.kind == "news":
+            changes, named = self.news.fresh(session, changes, snapshot.fetched_at)
+        rows = (
+            route_changes(self.subscribers, changes, meta, snapshot.id, snapshot.fetched_at, named) if changes else []
+        )
+        rows += watchlist_rows(session, self.subscribers, changes, snapshot.id, snapshot.fetched_at)
+        if snapshot.moved:
+            moved = json.loads(snapshot.notes or "{}").get("moved", [])
+            shown = "\n".join(f"{old} -> {new}" for old, new in moved[:50])
+            rows += ops_rows(
+                self.subscribers,
+                key=f"moved:{snapshot.id}",
+                now=snapshot.fetched_at,
+                title=f"{meta.title}: {snapshot.moved} records renumbered by the publisher",
+                body=f"Matched by content, so no subscriber was alerted (old -> new key):\n{shown}",
+            )
+        return outbox.add(session, rows)
+
+    def route_outcome(self, session: Session, snapshot: Snapshot) -> list[int]:
+        """Ops alerts for a poll that was not accepted: every quarantine, and a failure streak at the threshold."""
+        meta = self.meta(snapshot.source)
+        state = session.get(SourceState, snapshot.source)
+        if snapshot.status == "quarantined":
+            title = f"{meta.title}: snapshot quarantined"
+            body = (
+                f"Snapshot {snapshot.id} of {snapshot.source} was quarantined; no subscriber was alerted.\n"
+                f"{snapshot.reason}"
+            )
+            key = f"quarantined:{snapshot.id}"
+        elif (
+            snapshot.status == "failed"
+            and (lost := json.loads(snapshot.notes or "{}").get("discovery_failed"))
+            and state is not None
+            and state.consecutive_failures == 1
+        ):
+            # A redesigned page fails every poll until someone updates the rule: say so at once, not after a streak.
+            title = f"{meta.title}: its file can no longer be found on {lost['page']}"
+            body = (
+                f"{snapshot.source}: {lost['why']} on {lost['page']} (rule: {lost['rule']}). The page may have been "
+                "redesigned or moved; no subscriber was alerted and the stored list is unchanged. Update the "
+                f"source's discover: rule in {self.sources_file}, or poll once from another page: "
+                f"notifier poll {snapshot.source} --url PAGE"
+            )
+            key = f"discovery:{snapshot.id}"
+        elif snapshot.status == "failed":
+            if state is None or state.consecutive_failures != self.failure_threshold:
+                return []
+            title = f"{meta.title}: {state.consecutive_failures} failed polls in a row"
+            body = (
+                f"{snapshot.source} has failed {state.consecutive_failures} polls in a row. "
+                f"Last error: {snapshot.reason}"
+            )
+            key = f"failing:{snapshot.id}"
+        else:
+            return []
+        return outbox.add(session, ops_rows(self.subscribers, key=key, title=title, body=body, now=utcnow()))

@@ -12,22 +12,21 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from notifier.config import SourceConfig
+from notifier.context import Context
 from notifier.ingest.canonical import dumps
 from notifier.ingest.discovery import Found, Link, Page, discover
 from notifier.redact import scrub
-from notifier.store.models import Change, Delivery, Snapshot, SourceState
-from notifier.store.repo import ChangeRow, get_state
+from notifier.store.changes import Change
+from notifier.store.models import Snapshot, SourceState
+from notifier.store.repo import get_state, write_changes
 from notifier.timeutil import utcnow
-
-if TYPE_CHECKING:
-    from notifier.ingest.pipeline import Context
 
 PAGE_CAP = 50 * 1024 * 1024  # a landing page is read into memory: never more than this, whatever the file cap
 SEEN_LIMIT = 2000  # links remembered per source
@@ -93,7 +92,7 @@ def publication_payload(cfg_title: str, link: Link) -> dict[str, Any]:
     }
 
 
-def discover_source(ctx: Context, cfg: SourceConfig, start: str, title: str) -> tuple[Found, list[ChangeRow]]:
+def discover_source(ctx: Context, cfg: SourceConfig, start: str, title: str) -> tuple[Found, list[Change]]:
     """Find the source's current file from `start`; new documents on the pages become publication changes.
 
     Raises DiscoveryFailed or FetchError; nothing is written then (the caller records the failed poll).
@@ -114,7 +113,7 @@ def record(
     stored: dict[str, Any],
     pages: dict[str, dict[str, Any]],
     title: str,
-) -> list[ChangeRow]:
+) -> list[Change]:
     """Remember what the pages link; announce (changes + routed alerts) the documents not seen before."""
     first = "links" not in stored
     seen = list(stored.get("links") or [])
@@ -133,7 +132,7 @@ def record(
         "trail": [scrub(p) for p in found.pages],
         "at": now.isoformat(),
     }
-    rows: list[ChangeRow] = []
+    rows: list[Change] = []
     with Session(ctx.engine, expire_on_commit=False) as session, session.begin():
         get_state(session, cfg.id)
         session.execute(update(SourceState).where(SourceState.source == cfg.id).values(discovery=dumps(discovery)))
@@ -149,7 +148,7 @@ def record(
         )
         session.add(snapshot)
         session.flush()
-        values = []
+        values = []  # change rows, written by the store and routed like any other change
         for link in new:
             payload = publication_payload(title, link)
             values.append(
@@ -166,25 +165,7 @@ def record(
                     created_at=now,
                 )
             )
-        ids = session.execute(insert(Change).returning(Change.id, sort_by_parameter_order=True), values).scalars()
-        for cid, v in zip(ids.all(), values, strict=True):
-            rows.append(
-                ChangeRow(
-                    id=cid,
-                    source=cfg.id,
-                    snapshot_id=snapshot.id,
-                    key=v["key"],
-                    kind="publication",
-                    change="added",
-                    name=v["name"],
-                    before=None,
-                    after=json.loads(v["after"]),
-                    fields=None,
-                    created_at=now,
-                )
-            )
+        rows = write_changes(session, values)
         if ctx.router is not None:
-            deliveries = ctx.router(session, rows, snapshot)
-            if deliveries:
-                session.execute(insert(Delivery), deliveries)
+            ctx.router.route(session, rows, snapshot)
     return rows

@@ -1,5 +1,7 @@
-"""One poll of one source, through every stage in order: fetch -> parse -> guard -> diff -> store.
+"""One poll of one source, through every stage in order, as `poll` reads: fetch parts, archive, parse and guard,
+diff, commit (write records, write changes, route, update state: one transaction).
 
+A stage that ends the poll early raises `Stop`, and the outcome (unchanged, quarantined, failed) is recorded.
 Plain functions with no Celery in sight: the CLI, the tasks and the tests all call `poll` directly.
 """
 
@@ -9,22 +11,18 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import requests
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
-
 from notifier.adapter import Adapter, ParseError
 from notifier.config import SourceConfig
-from notifier.ingest.archive import Archive
+from notifier.context import Context
 from notifier.ingest.diff import Scan, scan
 from notifier.ingest.discovery import DiscoveryFailed
-from notifier.ingest.fetch import Fetched, FetchError, fetch_part
+from notifier.ingest.fetch import Fetched, FetchError
 from notifier.ingest.guard import Refused, check_encoding, check_files, check_records
 from notifier.ingest.landing import discover_source
 from notifier.ingest.publication import read_publication
@@ -32,15 +30,23 @@ from notifier.ingest.registry import get_adapter
 from notifier.ingest.upgrade import refresh_stored_records
 from notifier.records import InvalidRecord
 from notifier.redact import scrub
-from notifier.settings import Settings
-from notifier.store.models import Snapshot
-from notifier.store.repo import ChangeRow, Conflict, Router, commit_accepted, commit_outcome, ensure_state, prior_state
+from notifier.store.changes import Change
+from notifier.store.models import Snapshot, SourceState
+from notifier.store.repo import (
+    Accepted,
+    Conflict,
+    claim,
+    ensure_state,
+    prior_state,
+    transaction,
+    update_state,
+    write_changes,
+    write_records,
+)
+from notifier.store.repo import record_outcome as repo_record_outcome
 from notifier.timeutil import utcnow
 
 log = logging.getLogger("notifier.ingest.pipeline")
-
-# Called inside the transaction that records a quarantined or failed poll (ops alerts go to the outbox there).
-OpsHook = Callable[[Session, Snapshot, SourceConfig], None]
 
 
 @dataclass
@@ -55,7 +61,7 @@ class PollResult:
     record_count: int | None = None
     baseline: bool = False
     reason: str | None = None
-    changes: list[ChangeRow] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
 
     def summary(self) -> str:
         if self.status == "accepted" and self.baseline:
@@ -70,42 +76,292 @@ class PollResult:
         return f"{self.status}: {self.reason}"
 
 
+class Stop(Exception):
+    """A stage ended the poll early; the outcome (unchanged, quarantined, failed) is recorded as a snapshot."""
+
+    def __init__(self, status: str, reason: str, **snapshot_fields: Any) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.snapshot_fields = snapshot_fields
+
+
 @dataclass
-class Context:
-    """What a poll needs from the outside world, built once per process."""
+class Run:
+    """One poll in progress: what the stages read and leave for the next."""
 
-    settings: Settings
-    engine: Engine
-    sources: dict[str, SourceConfig]
-    session: requests.Session = field(default_factory=requests.Session)
-    router: Router | None = None
-    ops_hook: OpsHook | None = None
+    ctx: Context
+    cfg: SourceConfig
+    adapter_cls: type[Adapter]
+    state: SourceState
+    validators: dict[str, dict[str, Any]]  # per part, as stored after the last successful poll
+    part_urls: dict[str, str]
+    now: datetime = field(default_factory=utcnow)
+    started: float = field(default_factory=time.monotonic)
+    fetched: dict[str, Fetched] = field(default_factory=dict)
+    temp_files: list[Path] = field(default_factory=list)
+    archiving: list[Future[Path]] = field(default_factory=list)  # parts compressed into the archive meanwhile
+    snapshot_fields: dict[str, Any] = field(default_factory=dict)  # combined sha256 and parts, once archived
+    discovered: str | None = None  # the file's URL, as found on the source's pages (scrubbed)
 
     @property
-    def archive(self) -> Archive:
-        return Archive(self.settings.data_dir / "archive")
+    def source(self) -> str:
+        return self.cfg.id
 
     @property
-    def tmp_dir(self) -> Path:
-        return self.settings.data_dir / "tmp"
+    def duration_ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
 
-    def fetch(
-        self, part: str, url: str, *, etag: str | None, last_modified: str | None, max_bytes: int | None = None
-    ) -> Fetched:
-        """One download within the configured bounds (files and the pages that lead to them alike)."""
-        return fetch_part(
-            part,
-            url,
-            tmp_dir=self.tmp_dir,
-            etag=etag,
-            last_modified=last_modified,
-            user_agent=self.settings.user_agent,
-            connect_timeout=self.settings.connect_timeout,
-            read_timeout=self.settings.read_timeout,
-            deadline_seconds=self.settings.fetch_deadline,
-            max_bytes=max_bytes or self.settings.max_download_bytes,
-            session=self.session,
+    @property
+    def paths(self) -> dict[str, Path]:
+        return {p: f.path for p, f in self.fetched.items() if f.path is not None}
+
+    def archived(self) -> None:
+        """Wait for the archive: a snapshot names its archived copy, which must exist before it is recorded."""
+        for pending in self.archiving:
+            pending.result()
+
+    def clean_up(self) -> None:
+        wait(self.archiving)  # the archive reads the temp files
+        for path in self.temp_files:
+            if path is not None:
+                path.unlink(missing_ok=True)
+
+
+def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None, start_page: str | None = None) -> PollResult:
+    """Poll a source once; `urls` replaces configured part URLs (replays, --url); `start_page` starts a
+    discovering source's discovery from another page (--url of such a source)."""
+    run = begin(ctx, source_id, urls)
+    try:
+        if run.cfg.discover and not (urls and "main" in urls):
+            find_file(run, start_page)
+        fetch_parts(run)
+        stop_if_unchanged(run)
+        archive(run)
+        refresh_stored_records(ctx.engine, ctx.archive, ctx.tmp_dir, source_id, run.adapter_cls, run.cfg.options)
+        prior, raw_digests = prior_state(ctx.engine, source_id, raw_digests=run.adapter_cls.builds_on_demand)
+        prior_count = len(prior)  # the scan consumes `prior`
+        result = parse_and_guard(run, prior, prior_count, raw_digests)
+        return commit(run, diff(run, result, prior_count))
+    except Stop as stop:
+        return record_outcome(run, stop)
+    finally:
+        run.clean_up()
+
+
+def begin(ctx: Context, source_id: str, urls: dict[str, str] | None) -> Run:
+    cfg = ctx.sources[source_id]
+    state = ensure_state(ctx.engine, source_id)
+    if urls and "main" in urls:
+        # A replayed file stands alone: the configured extra parts belong to another publication.
+        part_urls = dict(urls)
+    else:
+        part_urls = {**cfg.fetch_urls(), **(urls or {})}  # ${VAR} and {date} filled in
+    return Run(
+        ctx=ctx,
+        cfg=cfg,
+        adapter_cls=get_adapter(cfg.adapter),
+        state=state,
+        validators=json.loads(state.validators or "{}"),
+        part_urls=part_urls,
+    )
+
+
+def find_file(run: Run, start_page: str | None) -> None:
+    """A discovering source: follow its pages to the current file (announcing new documents on the way)."""
+    try:
+        found, _published = discover_source(
+            run.ctx, run.cfg, start_page or run.part_urls["main"], run.cfg.title or run.source
         )
+    except DiscoveryFailed as exc:
+        rule = {"page": scrub(exc.page), "rule": exc.rule, "why": exc.why}
+        raise Stop("failed", str(exc), notes=json.dumps({"discovery_failed": rule})) from None
+    except FetchError as exc:
+        raise Stop("failed", f"discovery: {exc}") from None
+    run.discovered = scrub(found.url)
+    run.part_urls["main"] = found.url
+
+
+def fetch_parts(run: Run) -> None:
+    """Download every part, conditionally: validators are sent only for a copy this machine has archived."""
+    ctx, adapter_cls = run.ctx, run.adapter_cls
+    for part, url in run.part_urls.items():
+        if part not in adapter_cls.parts:
+            raise Stop("failed", f"part {part!r} is not one of {adapter_cls.__name__}'s parts {adapter_cls.parts}")
+        known = run.validators.get(part, {})
+        usable = known.get("url") == _url_id(url) and ctx.archive.has(known.get("sha256") or "")
+        try:
+            got = ctx.fetch(
+                part,
+                url,
+                etag=known.get("etag") if usable else None,
+                last_modified=known.get("last_modified") if usable else None,
+            )
+        except FetchError as exc:
+            raise Stop("failed", str(exc)) from None
+        if got.not_modified:
+            sha = known.get("sha256")
+            if not sha or not ctx.archive.has(sha):
+                raise Stop("failed", f"{part}: server answered 304 to a request without validators")
+            got.sha256 = sha
+        else:
+            run.temp_files.append(got.path)
+        run.fetched[part] = got
+
+
+def stop_if_unchanged(run: Run) -> None:
+    """Every part is the copy the stored state came from: nothing to parse."""
+    if run.state.revision and all(f.sha256 == run.validators.get(p, {}).get("sha256") for p, f in run.fetched.items()):
+        why = "304 Not Modified" if all(f.not_modified for f in run.fetched.values()) else "same sha256"
+        # an upgraded parser re-reads the stored snapshot now, not only when the publisher next changes it
+        ctx, cfg = run.ctx, run.cfg
+        refresh_stored_records(ctx.engine, ctx.archive, ctx.tmp_dir, run.source, run.adapter_cls, cfg.options)
+        raise Stop("unchanged", why)
+
+
+def archive(run: Run) -> None:
+    """Keep every part by its sha256 (a part that answered 304 is taken from the stored copy, never as empty), and
+    note the publication's own date and id."""
+    ctx = run.ctx
+    for got in run.fetched.values():
+        if got.path is None:
+            got.path = ctx.archive.restore(got.sha256, ctx.tmp_dir)
+            got.size = got.path.stat().st_size
+            run.temp_files.append(got.path)
+    parts_info = {}
+    for part, got in run.fetched.items():
+        run.archiving.append(ctx.archive.put_later(got.path, got.sha256))  # compressed while the parse runs
+        archived = ctx.archive.path_for(got.sha256)
+        parts_info[part] = {"sha256": got.sha256, "size": got.size, "archive": str(archived), "url": scrub(got.url)}
+    published = read_publication(run.adapter_cls, run.cfg.options, run.paths, run.part_urls.get("main"))
+    run.snapshot_fields = dict(
+        sha256=_combined_sha(run.fetched),
+        parts=json.dumps(parts_info),
+        published_on=published.date,
+        publication_id=published.id,
+    )
+
+
+def parse_and_guard(run: Run, prior: dict[str, str], prior_count: int, raw_digests: dict[str, int]) -> Scan:
+    """Check the files, parse them into records compared with the stored hashes as they stream (the diff), then
+    check the counts and the text; anything wrong quarantines the snapshot."""
+    adapter_cls, state = run.adapter_cls, run.state
+    try:
+        check_files(adapter_cls, run.paths)
+        result = _parse_and_scan(adapter_cls, run.cfg, run.paths, prior, run.ctx.tmp_dir, raw_digests)
+    except Refused as exc:
+        raise Stop("quarantined", str(exc), **run.snapshot_fields) from None
+    partial = adapter_cls.windowed or (bool(state.revision) and result.delta)
+    try:
+        check_records(
+            result.count,
+            result.duplicates,
+            prior_count if state.revision and not partial else None,
+            run.cfg.guard,
+            partial=partial,
+        )
+        check_encoding(result.spill)
+    except Refused as exc:
+        result.spill.discard()
+        raise Stop("quarantined", str(exc), record_count=result.count, **run.snapshot_fields) from None
+    return result
+
+
+def diff(run: Run, result: Scan, prior_count: int) -> Accepted:
+    """What the snapshot changes, counted; the snapshot the store will write."""
+    if run.adapter_cls.windowed:
+        result.removed = []  # items that scrolled out of a feed are not withdrawn
+    baseline = not run.state.revision
+    # A delta lists only changes: the snapshot stands for the state it leaves behind.
+    total = prior_count + len(result.added) - len(result.removed) if result.delta else result.count
+    snapshot = Snapshot(
+        source=run.source,
+        fetched_at=run.now,
+        status="accepted",
+        record_count=total,
+        baseline=baseline,
+        added=0 if baseline else len(result.added),
+        removed=len(result.removed),
+        amended=len(result.amended),
+        moved=len(result.moved),
+        notes=json.dumps({"moved": result.moved[:200]}) if result.moved else None,
+        discovered_url=run.discovered,
+        **run.snapshot_fields,
+    )
+    return Accepted(
+        snapshot=snapshot,
+        scan=result,
+        expected_revision=run.state.revision,
+        validators=_validators(run.fetched, run.validators),
+        baseline=baseline,
+    )
+
+
+def commit(run: Run, accepted: Accepted) -> PollResult:
+    """One transaction: write records, write changes, route them to the outbox, update the source's state."""
+    run.archived()
+    try:
+        accepted.snapshot.duration_ms = run.duration_ms
+        with transaction(run.ctx.engine) as session:
+            snapshot = claim(session, accepted)
+            changes = write_changes(session, write_records(session, accepted))
+            if run.ctx.router is not None:
+                run.ctx.router.route(session, changes, snapshot)
+            update_state(session, accepted, changed=bool(changes))
+    except Conflict as exc:
+        return PollResult(run.source, "skipped", reason=str(exc))
+    finally:
+        accepted.scan.spill.discard()
+    log.info(
+        "poll accepted",
+        extra={
+            "source": run.source,
+            "snapshot": snapshot.id,
+            "added": snapshot.added,
+            "removed": snapshot.removed,
+            "amended": snapshot.amended,
+            "records": accepted.scan.count,
+            "duration_ms": snapshot.duration_ms,
+        },
+    )
+    return PollResult(
+        run.source,
+        "accepted",
+        snapshot_id=snapshot.id,
+        added=snapshot.added,
+        removed=snapshot.removed,
+        amended=snapshot.amended,
+        moved=snapshot.moved,
+        record_count=snapshot.record_count,
+        baseline=accepted.baseline,
+        changes=changes,
+    )
+
+
+def record_outcome(run: Run, stop: Stop) -> PollResult:
+    """An unchanged, quarantined or failed poll, recorded (ops hear of quarantines and failure streaks)."""
+    run.archived()  # a quarantined snapshot is reviewed from its archived copy
+    snapshot = Snapshot(
+        source=run.source,
+        fetched_at=run.now,
+        status=stop.status,
+        reason=scrub(stop.reason) if stop.reason else None,
+        duration_ms=run.duration_ms,
+        discovered_url=run.discovered,
+        **stop.snapshot_fields,
+    )
+    unchanged = stop.status == "unchanged"
+    with transaction(run.ctx.engine) as session:
+        repo_record_outcome(session, snapshot, _validators(run.fetched, run.validators) if unchanged else None)
+        if run.ctx.router is not None:
+            run.ctx.router.route_outcome(session, snapshot)
+    level = logging.INFO if unchanged else logging.WARNING
+    log.log(
+        level, "poll %s", stop.status, extra={"source": run.source, "snapshot": snapshot.id, "reason": snapshot.reason}
+    )
+    return PollResult(
+        run.source, stop.status, snapshot_id=snapshot.id, reason=snapshot.reason, record_count=snapshot.record_count
+    )
 
 
 def _combined_sha(fetched: dict[str, Fetched]) -> str:
@@ -113,205 +369,6 @@ def _combined_sha(fetched: dict[str, Fetched]) -> str:
     for part in sorted(fetched):
         digest.update(f"{part}:{fetched[part].sha256}\n".encode())
     return digest.hexdigest()
-
-
-def poll(
-    ctx: Context, source_id: str, urls: dict[str, str] | None = None, start_page: str | None = None
-) -> PollResult:
-    """Poll a source once; `urls` replaces configured part URLs (replays, --url); `start_page` starts a
-    discovering source's discovery from another page (--url of such a source)."""
-    cfg = ctx.sources[source_id]
-    adapter_cls = get_adapter(cfg.adapter)
-    started = time.monotonic()
-    state = ensure_state(ctx.engine, source_id)
-    validators: dict[str, dict[str, Any]] = json.loads(state.validators or "{}")
-    if urls and "main" in urls:
-        # A replayed file stands alone: the configured extra parts belong to another publication.
-        part_urls = dict(urls)
-    else:
-        part_urls = {**cfg.fetch_urls(), **(urls or {})}  # ${VAR} and {date} filled in
-    fetched: dict[str, Fetched] = {}
-    temp_files: list[Path] = []
-    archiving: list[Future[Path]] = []
-    now = utcnow()
-    discovered: str | None = None
-
-    def outcome(status: str, reason: str | None, **kw: Any) -> PollResult:
-        for pending in archiving:
-            pending.result()  # a quarantined snapshot is reviewed from its archived copy
-        snap = Snapshot(
-            source=source_id,
-            fetched_at=now,
-            status=status,
-            reason=scrub(reason) if reason else None,
-            duration_ms=int((time.monotonic() - started) * 1000),
-            discovered_url=discovered,
-            **kw,
-        )
-        hook = (
-            (lambda s, sn: ctx.ops_hook(s, sn, cfg)) if ctx.ops_hook and status in ("quarantined", "failed") else None
-        )
-        commit_outcome(
-            ctx.engine,
-            source=source_id,
-            snapshot=snap,
-            validators=_validators(fetched, validators) if status == "unchanged" else None,
-            extra=hook,
-        )
-        level = logging.INFO if status == "unchanged" else logging.WARNING
-        log.log(level, "poll %s", status, extra={"source": source_id, "snapshot": snap.id, "reason": snap.reason})
-        return PollResult(source_id, status, snapshot_id=snap.id, reason=snap.reason, record_count=snap.record_count)
-
-    try:
-        if cfg.discover and not (urls and "main" in urls):
-            try:
-                found, _published = discover_source(ctx, cfg, start_page or part_urls["main"], cfg.title or source_id)
-            except DiscoveryFailed as exc:
-                rule = {"page": scrub(exc.page), "rule": exc.rule, "why": exc.why}
-                return outcome("failed", str(exc), notes=json.dumps({"discovery_failed": rule}))
-            except FetchError as exc:
-                return outcome("failed", f"discovery: {exc}")
-            discovered = scrub(found.url)
-            part_urls["main"] = found.url
-        for part, url in part_urls.items():
-            if part not in adapter_cls.parts:
-                return outcome(
-                    "failed", f"part {part!r} is not one of {adapter_cls.__name__}'s parts {adapter_cls.parts}"
-                )
-            known = validators.get(part, {})
-            # Validators are only worth sending when the copy they stand for is in this machine's archive.
-            usable = known.get("url") == _url_id(url) and ctx.archive.has(known.get("sha256") or "")
-            try:
-                got = ctx.fetch(
-                    part,
-                    url,
-                    etag=known.get("etag") if usable else None,
-                    last_modified=known.get("last_modified") if usable else None,
-                )
-            except FetchError as exc:
-                return outcome("failed", str(exc))
-            if got.not_modified:
-                sha = known.get("sha256")
-                if not sha or not ctx.archive.has(sha):
-                    return outcome("failed", f"{part}: server answered 304 to a request without validators")
-                got.sha256 = sha
-            else:
-                temp_files.append(got.path)
-            fetched[part] = got
-
-        if all(f.sha256 == validators.get(p, {}).get("sha256") for p, f in fetched.items()) and state.revision:
-            why = "304 Not Modified" if all(f.not_modified for f in fetched.values()) else "same sha256"
-            # an upgraded parser re-reads the stored snapshot now, not only when the publisher next changes it
-            refresh_stored_records(ctx.engine, ctx.archive, ctx.tmp_dir, source_id, adapter_cls, cfg.options)
-            return outcome("unchanged", why)
-
-        for got in fetched.values():
-            if got.path is None:  # a part that answered 304 is taken from the stored copy, never as empty
-                got.path = ctx.archive.restore(got.sha256, ctx.tmp_dir)
-                got.size = got.path.stat().st_size
-                temp_files.append(got.path)
-        parts_info = {}
-        for part, got in fetched.items():
-            archiving.append(ctx.archive.put_later(got.path, got.sha256))  # compressed while the parse runs
-            archived = ctx.archive.path_for(got.sha256)
-            parts_info[part] = {"sha256": got.sha256, "size": got.size, "archive": str(archived), "url": scrub(got.url)}
-        paths = {p: f.path for p, f in fetched.items()}
-        published = read_publication(adapter_cls, cfg.options, paths, part_urls.get("main"))
-        snap_fields = dict(
-            sha256=_combined_sha(fetched),
-            parts=json.dumps(parts_info),
-            published_on=published.date,
-            publication_id=published.id,
-        )
-
-        refresh_stored_records(ctx.engine, ctx.archive, ctx.tmp_dir, source_id, adapter_cls, cfg.options)
-        prior, raw_digests = prior_state(ctx.engine, source_id, raw_digests=adapter_cls.builds_on_demand)
-        prior_count = len(prior)
-        try:
-            check_files(adapter_cls, paths)
-            result = _parse_and_scan(adapter_cls, cfg, paths, prior, ctx.tmp_dir, raw_digests)
-        except Refused as exc:
-            return outcome("quarantined", str(exc), **snap_fields)
-        if adapter_cls.windowed:
-            result.removed = []  # items that scrolled out of a feed are not withdrawn
-        partial = adapter_cls.windowed or (bool(state.revision) and result.delta)
-        try:
-            check_records(
-                result.count,
-                result.duplicates,
-                prior_count if state.revision and not partial else None,
-                cfg.guard,
-                partial=partial,
-            )
-            check_encoding(result.spill)
-        except Refused as exc:
-            result.spill.discard()
-            return outcome("quarantined", str(exc), record_count=result.count, **snap_fields)
-
-        baseline = not state.revision
-        # A delta lists only changes: the snapshot stands for the state it leaves behind.
-        total = prior_count + len(result.added) - len(result.removed) if result.delta else result.count
-        snapshot = Snapshot(
-            source=source_id,
-            fetched_at=now,
-            status="accepted",
-            record_count=total,
-            baseline=baseline,
-            added=0 if baseline else len(result.added),
-            removed=len(result.removed),
-            amended=len(result.amended),
-            moved=len(result.moved),
-            notes=json.dumps({"moved": result.moved[:200]}) if result.moved else None,
-            discovered_url=discovered,
-            **snap_fields,
-        )
-        for pending in archiving:
-            pending.result()  # the snapshot names its archived copy: it must exist before the commit
-        try:
-            snapshot.duration_ms = int((time.monotonic() - started) * 1000)
-            snapshot, changes = commit_accepted(
-                ctx.engine,
-                source=source_id,
-                expected_revision=state.revision,
-                scan=result,
-                snapshot=snapshot,
-                validators=_validators(fetched, validators),
-                baseline=baseline,
-                router=ctx.router,
-            )
-        except Conflict as exc:
-            return PollResult(source_id, "skipped", reason=str(exc))
-        finally:
-            result.spill.discard()
-        log.info(
-            "poll accepted",
-            extra={
-                "source": source_id,
-                "snapshot": snapshot.id,
-                "added": snapshot.added,
-                "removed": snapshot.removed,
-                "amended": snapshot.amended,
-                "records": result.count,
-                "duration_ms": snapshot.duration_ms,
-            },
-        )
-        return PollResult(
-            source_id,
-            "accepted",
-            snapshot_id=snapshot.id,
-            added=snapshot.added,
-            removed=snapshot.removed,
-            amended=snapshot.amended,
-            moved=snapshot.moved,
-            record_count=total,
-            baseline=baseline,
-            changes=changes,
-        )
-    finally:
-        wait(archiving)  # the archive reads the temp files
-        for path in temp_files:
-            if path is not None:
-                path.unlink(missing_ok=True)
 
 
 def _parse_and_scan(

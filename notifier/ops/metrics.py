@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry, start_http_server
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from notifier.ingest.pipeline import Context
+from notifier.context import Context
 from notifier.ops.queues import QUEUES
 from notifier.ops.status import UNSENT, Report, collect
 

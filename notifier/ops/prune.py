@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from notifier.ingest.pipeline import Context
+from notifier.context import Context
 from notifier.store.models import Delivery, Snapshot, SourceState
 from notifier.timeutil import utcnow
 

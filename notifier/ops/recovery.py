@@ -11,8 +11,8 @@ import logging
 from dataclasses import dataclass, field
 
 from notifier.alerts.outbox import release_dead_claims
+from notifier.context import Context
 from notifier.ingest.locks import release_dead
-from notifier.ingest.pipeline import Context
 from notifier.ops.heartbeat import Unreachable
 from notifier.ops.liveness import Liveness
 

@@ -22,7 +22,7 @@ from notifier.store.models import Delivery, Snapshot, SourceState
 from notifier.timeutil import utcnow
 
 if TYPE_CHECKING:  # the pipeline is not needed to read a status (`notifier status` starts faster)
-    from notifier.ingest.pipeline import Context
+    from notifier.context import Context
 
 STALE_FACTOR = 2  # a source is stale when its last success is older than this many schedule intervals
 UNSENT = ("pending", "sending")  # rows a worker still owes; "held" rows wait for their digest time

@@ -7,14 +7,21 @@ names a measure. The parties it names are linked to the list records that design
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from notifier.errors import ConfigError
+from notifier.store.changes import Change
+from notifier.store.models import Record
 
 DEFAULT_RULES = Path(__file__).parents[1] / "data" / "news_rules.yaml"
 
@@ -131,3 +138,54 @@ def story_keys(payload: dict[str, Any]) -> set[str]:
     if len(title) >= 20:
         keys.add("title:" + title)
     return keys
+
+
+@dataclass
+class NewsScreen:
+    """What news alerts need: the rules (read at first use), the parties a text names, the de-duplication window."""
+
+    rules_file: Path | None
+    dedupe_days: float
+    find_parties: Callable[[str], list[PartyLink]] = lambda _text: []
+    _rules: Rules | None = field(default=None, repr=False)
+
+    @property
+    def rules(self) -> Rules:
+        if self._rules is None:
+            self._rules = load_rules(self.rules_file)
+        return self._rules
+
+    def fresh(self, session: Session, changes: list[Change], at: datetime) -> tuple[list[Change], dict[int, set[str]]]:
+        """New items that are sanctions news and not a story already seen in another feed (or re-posted); with
+        the jurisdictions each names (change id -> codes)."""
+        seen: set[str] = set()
+        recent = session.execute(
+            select(Record.payload).where(
+                Record.kind == "news",
+                Record.first_seen >= at - timedelta(days=self.dedupe_days),
+                Record.first_seen < at,
+            )
+        ).scalars()
+        for payload in recent:
+            seen |= story_keys(json.loads(payload))
+        kept, named = [], {}
+        for change in changes:
+            if change.change != "added" or not change.after:
+                continue  # an item edited in place or scrolled away alerts nobody again
+            keys = story_keys(change.after)
+            if keys & seen:
+                continue
+            seen |= keys
+            verdict = assess(news_text(change.after), self.rules)
+            if verdict.relevant:
+                kept.append(change)
+                named[change.id] = set(verdict.jurisdictions)
+        return kept, named
+
+    def notes(self, payload: dict[str, Any]) -> list[str]:
+        """What a news alert says under its headline: measures, jurisdictions, goods, listed parties."""
+        text = news_text(payload)
+        verdict = assess(text, self.rules)
+        if verdict.relevant:
+            verdict.parties = self.find_parties(text)
+        return verdict.lines()

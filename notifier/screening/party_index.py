@@ -12,13 +12,14 @@ import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from notifier.screening.names import forms
 from notifier.screening.news import PartyLink
-from notifier.store.models import Record
+from notifier.store.models import Record, SourceState
 
 GENERIC = frozenset(
     "bank banka banke group holding holdings company corporation financial finance public joint stock state "
@@ -136,3 +137,30 @@ class PartyIndex:
             not_on = [self.titles[s] for s in sorted(self.populated - found[mention])]
             links.append(PartyLink(mention, on, not_on))
         return links
+
+
+class PartyIndexCache:
+    """The index of listed names, rebuilt only when a designation list has changed since it was built."""
+
+    def __init__(self, engine: Engine, titles: dict[str, str]) -> None:
+        self.engine = engine
+        self.titles = titles  # designation source id -> title
+        self._index: PartyIndex | None = None
+        self._marker: tuple[Any, ...] = ()
+
+    def current(self) -> PartyIndex:
+        with Session(self.engine) as session:
+            marker = tuple(
+                session.execute(
+                    select(SourceState.source, SourceState.revision)
+                    .where(SourceState.source.in_(list(self.titles)))
+                    .order_by(SourceState.source)
+                ).all()
+            )
+        if self._index is None or self._marker != marker:
+            self._index = PartyIndex(self.titles).load(self.engine)
+            self._marker = marker
+        return self._index
+
+    def find(self, text: str) -> list[PartyLink]:
+        return self.current().find(text)

@@ -25,7 +25,8 @@ from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from notifier.alerts.router import delivery_row, is_ops_channel
+from notifier.alerts import outbox
+from notifier.alerts.outbox import is_ops_channel
 from notifier.alerts.subscriptions import Subscriber
 from notifier.errors import NotifierError
 from notifier.ingest.canonical import dumps
@@ -33,7 +34,7 @@ from notifier.records import ENTITY_TYPES
 from notifier.screening.countries import country_code
 from notifier.screening.matching import Hit, Index, Party, designation_party, make_party, parse_date
 from notifier.screening.review import note_hits
-from notifier.store.models import Delivery, Record, Watchlist, WatchlistEntry
+from notifier.store.models import Record, Watchlist, WatchlistEntry
 from notifier.timeutil import utcnow
 
 log = logging.getLogger("notifier.screening.watchlists")
@@ -317,7 +318,7 @@ def watchlist_rows(
             title = _alert_title(views[0], len(views))
             for channel in _channels(sub):
                 rows.append(
-                    delivery_row(
+                    outbox.row(
                         purpose="watchlist",
                         key=str(change.id),
                         sub=sub,
@@ -444,8 +445,7 @@ def import_watchlist(
             result.hits = len(hits)
             report = _report_rows(sub, hits, len(parsed.entries), sha, now)
             if report:
-                ids = session.execute(insert(Delivery).returning(Delivery.id, sort_by_parameter_order=True), report)
-                result.report_ids = [r[0] for r in ids]
+                result.report_ids = outbox.add(session, report)
     except IntegrityError:
         raise WatchlistError(f"{label}: another import of {sub.name}'s watchlist ran at the same time") from None
     log.info(
@@ -469,7 +469,7 @@ def _report_rows(sub: Subscriber, hits: list[dict], entries: int, sha: str, now:
     )
     body = dumps({"entries": entries, "hits": hits})
     return [
-        delivery_row(
+        outbox.row(
             purpose="watchlist_report",
             key=f"{sha[:16]}:{now.isoformat()}",
             sub=sub,

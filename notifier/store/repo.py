@@ -1,15 +1,17 @@
-"""Reads of the stored state and the one transaction that commits a snapshot with its changes and outbox.
+"""Reads of the stored state, and the stages of the one transaction that commits a snapshot: claim the source,
+write records, write changes, (the router writes the outbox), update the source's state.
 
 Everything a poll decides is written together or not at all: a crash before commit loses nothing (the next
-poll redoes the work), and after commit the change and delivery rows are the truth.
+poll redoes the work), and after commit the change and delivery rows are the truth. The pipeline runs the stages
+in order inside `transaction`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, insert, select, update
@@ -18,7 +20,9 @@ from sqlalchemy.orm import Session
 from notifier.ingest.canonical import dumps
 from notifier.ingest.diff import Scan, field_changes
 from notifier.records import record_title
-from notifier.store.models import Change, Delivery, Record, Snapshot, SourceState
+from notifier.store.changes import Change
+from notifier.store.models import Change as ChangeTable
+from notifier.store.models import Record, Snapshot, SourceState
 
 BATCH = 2000
 
@@ -28,25 +32,25 @@ class Conflict(Exception):
 
 
 @dataclass
-class ChangeRow:
-    """A change as routing sees it: ids assigned, payloads decoded."""
+class Accepted:
+    """What the pipeline hands the store for an accepted snapshot."""
 
-    id: int
-    source: str
-    snapshot_id: int
-    key: str
-    kind: str
-    change: str
-    name: str
-    before: dict[str, Any] | None
-    after: dict[str, Any] | None
-    fields: list[dict[str, Any]] | None
-    created_at: datetime
-    published_on: str | None = None  # the publication's own date (ISO), from the snapshot
-    publication_id: str | None = None
+    snapshot: Snapshot  # not yet added; counts, notes and parts filled in
+    scan: Scan
+    expected_revision: int  # the source's revision the poll started from
+    validators: dict[str, Any]
+    baseline: bool
+
+    @property
+    def source(self) -> str:
+        return self.snapshot.source
 
 
-Router = Callable[[Session, list[ChangeRow], Snapshot], list[dict[str, Any]]]
+@contextmanager
+def transaction(engine: Engine) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back if it raises."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
 
 
 def get_state(session: Session, source: str) -> SourceState:
@@ -190,169 +194,143 @@ def _change(
     )
 
 
-def commit_accepted(
-    engine: Engine,
-    *,
-    source: str,
-    expected_revision: int,
-    scan: Scan,
-    snapshot: Snapshot,
-    validators: dict[str, Any],
-    baseline: bool,
-    router: Router | None = None,
-) -> tuple[Snapshot, list[ChangeRow]]:
-    """Write snapshot, records, change events, outbox rows and source state in one transaction."""
+def claim(session: Session, accepted: Accepted) -> Snapshot:
+    """Take the source at the revision the poll started from and add the snapshot; `Conflict` if it moved on."""
+    claimed = session.execute(
+        update(SourceState)
+        .where(SourceState.source == accepted.source, SourceState.revision == accepted.expected_revision)
+        .values(last_poll_at=accepted.snapshot.fetched_at)
+    ).rowcount
+    if not claimed:
+        raise Conflict(f"{accepted.source}: another poll committed a snapshot first")
+    session.add(accepted.snapshot)
+    session.flush()
+    return accepted.snapshot
+
+
+def write_records(session: Session, accepted: Accepted) -> list[dict[str, Any]]:
+    """Upsert the new and amended records, retire the removed and renumbered ones; the change rows they make.
+
+    Records stream from the scan's spill in batches; the first snapshot (baseline) and renumbered records
+    make no change rows."""
+    scan, snapshot, source = accepted.scan, accepted.snapshot, accepted.source
     now = snapshot.fetched_at
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        claimed = session.execute(
-            update(SourceState)
-            .where(SourceState.source == source, SourceState.revision == expected_revision)
-            .values(last_poll_at=now)
-        ).rowcount
-        if not claimed:
-            raise Conflict(f"{source}: another poll committed a snapshot first")
-        session.add(snapshot)
-        session.flush()
-        moved_new = {new for _, new in scan.moved}
-        amended_keys = set(scan.amended)
-        befores = payloads(session, source, [*scan.amended, *scan.removed, *(o for o, _ in scan.moved)])
-        if scan.moved:
-            session.execute(
-                Record.__table__.delete().where(Record.source == source, Record.key.in_([o for o, _ in scan.moved]))
-            )
-
-        changes: list[dict[str, Any]] = []
-        for batch in _batches(iter(scan.spill)):
-            rows = []
-            for key, digest, payload_json, raw_digest, kind, name in batch:
-                rows.append(
-                    dict(
-                        source=source,
-                        key=key,
-                        kind=kind,
-                        name=name,
-                        hash=digest,
-                        payload=payload_json,
-                        raw_digest=raw_digest,
-                        first_seen=now,
-                        updated_at=now,
-                        removed_at=None,
-                    )
-                )
-                if baseline or key in moved_new:
-                    continue
-                payload = json.loads(payload_json)
-                before = befores.get(key)
-                amended = key in amended_keys
-                changes.append(
-                    _change(
-                        snapshot,
-                        key,
-                        "amended" if amended else "added",
-                        name,
-                        before,
-                        payload,
-                        payload_json,
-                        field_changes(before, payload) if amended else None,
-                    )
-                )
-            _upsert(session, rows)
-        if scan.redigested:
-            session.execute(
-                update(Record.__table__)
-                .where(Record.__table__.c.source == bindparam("s"), Record.__table__.c.key == bindparam("k"))
-                .values(raw_digest=bindparam("f")),
-                [{"s": source, "k": k, "f": f} for k, f in scan.redigested.items()],
-            )
-        if scan.removed:
-            for chunk in _batches(iter(scan.removed), 500):
-                session.execute(
-                    update(Record)
-                    .where(Record.source == source, Record.key.in_(chunk))
-                    .values(removed_at=now, updated_at=now)
-                )
-            for key in scan.removed:
-                before = befores.get(key) or {}
-                changes.append(_change(snapshot, key, "removed", record_title(before) or key, before, None, None, None))
-
-        change_rows: list[ChangeRow] = []
-        if changes:
-            result = session.execute(
-                insert(Change).returning(Change.id, Change.key, sort_by_parameter_order=True), changes
-            )
-            for (cid, _key), c in zip(result.all(), changes, strict=True):
-                change_rows.append(
-                    ChangeRow(
-                        id=cid,
-                        source=source,
-                        snapshot_id=snapshot.id,
-                        key=c["key"],
-                        kind=c["kind"],
-                        change=c["change"],
-                        name=c["name"],
-                        before=json.loads(c["before"]) if c["before"] else None,
-                        after=json.loads(c["after"]) if c["after"] else None,
-                        fields=json.loads(c["fields"]) if c["fields"] else None,
-                        created_at=now,
-                        published_on=c["published_on"],
-                        publication_id=c["publication_id"],
-                    )
-                )
-        if router is not None:
-            deliveries = router(session, change_rows, snapshot)
-            if deliveries:
-                session.execute(insert(Delivery), deliveries)
-
-        count = snapshot.record_count  # the pipeline's count: counting a million rows again costs seconds
-        if count is None:
-            count = session.scalar(
-                select(func.count()).select_from(Record).where(Record.source == source, Record.removed_at.is_(None))
-            )
+    moved_new = {new for _, new in scan.moved}
+    amended_keys = set(scan.amended)
+    befores = payloads(session, source, [*scan.amended, *scan.removed, *(o for o, _ in scan.moved)])
+    if scan.moved:
         session.execute(
-            update(SourceState)
-            .where(SourceState.source == source)
-            .values(
-                revision=snapshot.id,
-                validators=dumps(validators),
-                last_poll_at=now,
-                last_success_at=now,
-                last_status="accepted",
-                last_error=None,
-                consecutive_failures=0,
-                record_count=count,
-                **({"last_change_at": now} if change_rows else {}),
-            )
+            Record.__table__.delete().where(Record.source == source, Record.key.in_([o for o, _ in scan.moved]))
         )
-    return snapshot, change_rows
+    changes: list[dict[str, Any]] = []
+    for batch in _batches(iter(scan.spill)):
+        rows = []
+        for key, digest, payload_json, raw_digest, kind, name in batch:
+            rows.append(
+                dict(
+                    source=source,
+                    key=key,
+                    kind=kind,
+                    name=name,
+                    hash=digest,
+                    payload=payload_json,
+                    raw_digest=raw_digest,
+                    first_seen=now,
+                    updated_at=now,
+                    removed_at=None,
+                )
+            )
+            if accepted.baseline or key in moved_new:
+                continue
+            payload = json.loads(payload_json)
+            before = befores.get(key)
+            amended = key in amended_keys
+            changes.append(
+                _change(
+                    snapshot,
+                    key,
+                    "amended" if amended else "added",
+                    name,
+                    before,
+                    payload,
+                    payload_json,
+                    field_changes(before, payload) if amended else None,
+                )
+            )
+        _upsert(session, rows)
+    if scan.redigested:
+        session.execute(
+            update(Record.__table__)
+            .where(Record.__table__.c.source == bindparam("s"), Record.__table__.c.key == bindparam("k"))
+            .values(raw_digest=bindparam("f")),
+            [{"s": source, "k": k, "f": f} for k, f in scan.redigested.items()],
+        )
+    if scan.removed:
+        for chunk in _batches(iter(scan.removed), 500):
+            session.execute(
+                update(Record)
+                .where(Record.source == source, Record.key.in_(chunk))
+                .values(removed_at=now, updated_at=now)
+            )
+        for key in scan.removed:
+            before = befores.get(key) or {}
+            changes.append(_change(snapshot, key, "removed", record_title(before) or key, before, None, None, None))
+    return changes
 
 
-def commit_outcome(
-    engine: Engine,
-    *,
-    source: str,
-    snapshot: Snapshot,
-    validators: dict[str, Any] | None = None,
-    extra: Callable[[Session, Snapshot], None] | None = None,
-) -> Snapshot:
+def write_changes(session: Session, rows: list[dict[str, Any]]) -> list[Change]:
+    """Insert the change rows; the changes with their ids, in the order found."""
+    if not rows:
+        return []
+    result = session.execute(insert(ChangeTable).returning(ChangeTable.id, sort_by_parameter_order=True), rows)
+    return [Change.from_row({**row, "id": cid}) for (cid,), row in zip(result.all(), rows, strict=True)]
+
+
+def update_state(session: Session, accepted: Accepted, changed: bool) -> None:
+    """The source now stands at this snapshot: its revision, validators, record count, last success."""
+    now = accepted.snapshot.fetched_at
+    count = accepted.snapshot.record_count  # the pipeline's count: counting a million rows again costs seconds
+    if count is None:
+        count = session.scalar(
+            select(func.count())
+            .select_from(Record)
+            .where(Record.source == accepted.source, Record.removed_at.is_(None))
+        )
+    session.execute(
+        update(SourceState)
+        .where(SourceState.source == accepted.source)
+        .values(
+            revision=accepted.snapshot.id,
+            validators=dumps(accepted.validators),
+            last_poll_at=now,
+            last_success_at=now,
+            last_status="accepted",
+            last_error=None,
+            consecutive_failures=0,
+            record_count=count,
+            **({"last_change_at": now} if changed else {}),
+        )
+    )
+
+
+def record_outcome(session: Session, snapshot: Snapshot, validators: dict[str, Any] | None = None) -> Snapshot:
     """Record an unchanged, quarantined or failed poll; the stored records are untouched."""
     now = snapshot.fetched_at
-    with Session(engine, expire_on_commit=False) as session, session.begin():
-        state = get_state(session, source)
-        session.add(snapshot)
-        session.flush()
-        state.last_poll_at = now
-        state.last_status = snapshot.status
-        if snapshot.status == "unchanged":
-            state.last_success_at = now
-            state.last_error = None
-            state.consecutive_failures = 0
-            if validators is not None:
-                state.validators = dumps(validators)
-        else:
-            state.last_error = snapshot.reason
-            state.consecutive_failures += 1
-        if extra is not None:
-            extra(session, snapshot)
+    state = get_state(session, snapshot.source)
+    session.add(snapshot)
+    session.flush()
+    state.last_poll_at = now
+    state.last_status = snapshot.status
+    if snapshot.status == "unchanged":
+        state.last_success_at = now
+        state.last_error = None
+        state.consecutive_failures = 0
+        if validators is not None:
+            state.validators = dumps(validators)
+    else:
+        state.last_error = snapshot.reason
+        state.consecutive_failures += 1
+    session.flush()
     return snapshot
 
 

@@ -187,7 +187,7 @@ def _also_listed(ctx, source: str, payload: dict[str, Any]) -> list[str]:  # noq
         return []
     own = ctx.meta(source).title
     found: list[str] = []
-    index = ctx.party_index()
+    index = ctx.parties.current()
     for name in [payload.get("name") or "", *(payload.get("aliases") or [])][:20]:
         for link in index.find(name):
             for title in link.on:
@@ -234,7 +234,7 @@ def news(request: Request, who: Principal = Depends(reader)) -> HTMLResponse:
             .scalars()
             .all()
         )
-    index = ctx.party_index()
+    index = ctx.parties.current()
     items = []
     for r in records:
         payload = json.loads(r.payload)

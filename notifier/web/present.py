@@ -5,27 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from notifier.alerts.render import ChangeView, SourceMeta, entry
-from notifier.store.models import Change
-from notifier.web.queries import loads
+from notifier.alerts.render import SourceMeta, entry
+from notifier.store import models
+from notifier.store.changes import Change
 
 TEXT_LIMIT = 1_000_000
 
 
-def change_view(c: Change) -> ChangeView:
-    return ChangeView(
-        id=c.id or 0,
-        key=c.key,
-        change=c.change,
-        kind=c.kind,
-        name=c.name,
-        before=loads(c.before),
-        after=loads(c.after),
-        fields=loads(c.fields),
-    )
+def change_view(c: models.Change) -> Change:
+    return Change.from_row(c)
 
 
-def readable(c: Change, meta: SourceMeta) -> tuple[str, str]:
+def readable(c: models.Change, meta: SourceMeta) -> tuple[str, str]:
     """(headline, text) of one change exactly as a plain-text alert would say it."""
     lines = entry(meta, change_view(c), "text").splitlines()
     head = lines[0].removeprefix("* ").strip() if lines else c.name
