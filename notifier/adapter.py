@@ -94,6 +94,18 @@ class Adapter(ABC):
         refuses a snapshot holding another number (a download cut at a record boundary)."""
         return None
 
+    def main(self, parts: Mapping[str, Path]) -> Path:
+        """The snapshot's main file, refused as the guard refuses it (an empty file; an HTML page where this
+        source publishes none): one check for every adapter, so a direct `parse` (tests, replays) fails as a
+        poll does, and no adapter repeats it."""
+        path = Path(parts["main"])
+        name = self.short_title or self.title or type(self).__name__
+        if not sniff(path):
+            raise ParseError(f"{name}: empty file")
+        if "html" not in self.formats and looks_like_html(path):
+            raise ParseError(f"{name}: got an HTML page, not {' or '.join(self.formats)}")
+        return path
+
     @abstractmethod
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Record]:
         """Yield the snapshot's records; raise ParseError when the bytes are not this source's format."""

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from lxml import etree
 
-from notifier.adapter import ParseError
+from notifier.adapter import ParseError, sniff
+from notifier.dates import iso_date as iso_date  # the one date parser, for adapters
 from notifier.encoding import as_utf8
 
 _XML_OPTS = dict(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True)
@@ -90,6 +91,17 @@ def root_tag(path: Path) -> str:
     except etree.XMLSyntaxError as exc:
         raise ParseError(f"not well-formed XML: {exc}") from exc
     raise ParseError("empty XML document")
+
+
+def expect_root(path: Path, expected: str, what: str) -> None:
+    """Refuse a file that is not XML with this root element (another list, a JSON error, a CSV export): the check
+    an XML adapter makes before it streams; `what` names the list in the message."""
+    head = sniff(path)
+    if not head.startswith(b"<"):
+        raise ParseError(f"{what}: not XML (starts with {head[:40]!r})")
+    root = root_tag(path)
+    if root != expected:
+        raise ParseError(f"{what}: root element is <{root}>, expected <{expected}>")
 
 
 def child_text(el: etree._Element, name: str) -> str | None:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from notifier.dates import iso_date
 from notifier.encoding import as_utf8
 
 # A head read is enough: every publisher that dates its file does so before the first record.
@@ -59,15 +60,8 @@ def date_in_name(name: str | None) -> str | None:
 def publisher_date(text: str | None, formats: tuple[str, ...]) -> str | None:
     """A publisher's date (or timestamp: the day it names is kept) in one of `formats` (strptime) as ISO
     "YYYY-MM-DD"; None when blank or in none of the formats: a wrong date is worse than none."""
-    if not text or not text.strip():
-        return None
-    text = text.strip()
-    for fmt in formats:
-        try:
-            return datetime.strptime(text, fmt).date().isoformat()
-        except ValueError:
-            continue
-    return None
+    found = iso_date(text, *formats, keep=False)
+    return found if found and len(found) == 10 else None
 
 
 def iso_day(text: str | None) -> str | None:

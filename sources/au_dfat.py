@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from notifier import parsing as h
 from notifier.adapter import Adapter, ParseError, sniff
 from notifier.parsing import cell, xlsx_sheets
 from notifier.records import Designation, Identifier, Vessel
@@ -51,8 +52,6 @@ ENTITY_TYPES = {"individual": "person", "entity": "organization", "vessel": "ves
 _REF = re.compile(r"(\d+)([a-z][a-z0-9]*)?", re.I)
 _ENUM = re.compile(r"(?:^|\s)\(?[a-z]\)\s+")
 _LISTED = re.compile(r"\bon\s*(\d{1,2})\s+([A-Za-z]{3,9})\.?\s+(\d{4})")
-_MONTHS = {m: i for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 _NOT_GIVEN = {"na", "n/a", "-", "none"}
 
 
@@ -96,13 +95,7 @@ def _listed_on(listing: str | None) -> str | None:
     m = _LISTED.search(listing)
     if not m:
         return None
-    month = _MONTHS.get(m.group(2)[:3].lower())
-    if not month:
-        return None
-    try:
-        return dt.date(int(m.group(3)), month, int(m.group(1))).isoformat()
-    except ValueError:
-        return None
+    return h.iso_date(f"{m.group(1)} {m.group(2)[:3]} {m.group(3)}", "%d %b %Y", keep=False)
 
 
 class AustraliaDfat(Adapter):
@@ -116,11 +109,12 @@ class AustraliaDfat(Adapter):
     parser_version = "2"  # 2: a vessel's IMO also as the vessel field
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
-        if not sniff(parts["main"], 4).startswith(b"pk"):
+        path = self.main(parts)
+        if not sniff(path, 4).startswith(b"pk"):
             raise ParseError("not an XLSX workbook (no ZIP signature): DFAT publishes the list as .xlsx")
         groups: dict[str, list[dict[str, Any]]] = {}
         found = False
-        for _title, rows in xlsx_sheets(parts["main"]):
+        for _title, rows in xlsx_sheets(path):
             header = next(rows, None)
             if header is None:
                 continue

@@ -17,9 +17,9 @@ from typing import Any
 
 from lxml import etree
 
-from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
+from notifier.adapter import Adapter, ParseError
 from notifier.ingest.canonical import canonical, dumps
-from notifier.parsing import iter_xml, local, root_tag
+from notifier.parsing import expect_root, iter_xml, local
 from notifier.records import Designation, Identifier, Vessel
 
 LIST_URL = ("https://www.international.gc.ca/world-monde/international_relations-relations_internationales/"
@@ -104,19 +104,11 @@ class CanadaSema(Adapter):
     publisher = "Global Affairs Canada"
     jurisdiction = "CA"
     kind = "designation"
-    formats = ("xml",)
-    parts = ("main",)
     parser_version = "2"  # 2: ship type, build date and IMO as the vessel field
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
-        path = Path(parts["main"])
-        if not sniff(path):
-            raise ParseError("Canada SEMA: empty file")
-        if looks_like_html(path) or not sniff(path).startswith(b"<"):
-            raise ParseError("Canada SEMA: not the XML list (HTML page or other content)")
-        root = root_tag(path)
-        if root != "data-set":
-            raise ParseError(f"Canada SEMA: root element is <{root}>, expected <data-set>")
+        path = self.main(parts)
+        expect_root(path, "data-set", "Canada SEMA")
         by_key: dict[str, list[dict[str, str]]] = {}
         for el in iter_xml(path, "record"):
             f = _fields(el)

@@ -17,8 +17,8 @@ from typing import Any
 
 from lxml import etree
 
-from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
-from notifier.parsing import child_text, children, gender, iter_xml, local, root_tag
+from notifier.adapter import Adapter, ParseError
+from notifier.parsing import child_text, children, expect_root, gender, iter_xml, local
 from notifier.publication import Publication, head_match, iso_day
 from notifier.records import Designation, Identifier, Vessel
 
@@ -212,8 +212,6 @@ class SecoSanctions(Adapter):
     publisher = "State Secretariat for Economic Affairs (SECO)"
     jurisdiction = "CH"
     kind = "designation"
-    formats = ("xml",)
-    parts = ("main",)
     parser_version = "2"  # 2: sex as the gender field, a ship's IMO as the vessel field
 
     def publication(self, parts: Mapping[str, Path]) -> Publication:
@@ -222,16 +220,8 @@ class SecoSanctions(Adapter):
         return Publication(date=iso_day(issued))
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
-        path = Path(parts["main"])
-        if not sniff(path):
-            raise ParseError("SECO: empty file")
-        if looks_like_html(path):
-            raise ParseError("SECO: got an HTML page, not the XML list")
-        if not sniff(path).startswith(b"<"):
-            raise ParseError("SECO: not XML")
-        root = root_tag(path)
-        if root != "swiss-sanctions-list":
-            raise ParseError(f"SECO: root element is <{root}>, expected <swiss-sanctions-list>")
+        path = self.main(parts)
+        expect_root(path, "swiss-sanctions-list", "SECO")
         programs: dict[str, dict[str, str | None]] = {}
         places: dict[str, str] = {}
         place_countries: dict[str, str | None] = {}

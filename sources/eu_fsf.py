@@ -19,7 +19,7 @@ from typing import Any
 
 from lxml import etree
 
-from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
+from notifier.adapter import Adapter, ParseError, sniff
 from notifier.parsing import children, gender, iter_xml, root_tag
 from notifier.publication import Publication, head_match, iso_day
 from notifier.records import Designation, Identifier
@@ -233,8 +233,6 @@ class EuFinancialSanctions(Adapter):
     publisher = "European Commission (DG FISMA)"
     jurisdiction = "EU"
     kind = "designation"
-    formats = ("xml",)
-    parts = ("main",)
     parser_version = "2"  # 2: gender a field of its own
 
     def publication(self, parts: Mapping[str, Path]) -> Publication:
@@ -246,12 +244,8 @@ class EuFinancialSanctions(Adapter):
                            id=file_id.group(1) if file_id else None)
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
-        path = Path(parts["main"])
+        path = self.main(parts)
         head = sniff(path)
-        if not head:
-            raise ParseError("EU FSF: empty file")
-        if looks_like_html(path):
-            raise ParseError("EU FSF: got an HTML page, not the XML export")
         if head.startswith((b"{", b"[")):
             raise ParseError(f"EU FSF: got JSON, not the XML export: {head[:200].decode('utf-8', 'replace')}")
         if not head.startswith(b"<"):

@@ -20,7 +20,7 @@ from typing import Any
 
 from lxml import etree
 
-from notifier.adapter import Adapter, ParseError, looks_like_html
+from notifier.adapter import Adapter, ParseError
 from notifier.parsing import iter_xml, local
 from notifier.records import ExportControl
 
@@ -92,13 +92,9 @@ class EuRegulation833Goods(Adapter):
     publisher = "Publications Office of the EU (EUR-Lex), Council of the EU"
     jurisdiction = "EU"
     kind = "export_control"
-    formats = ("xml",)
-    parts = ("main",)
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[ExportControl]:
-        path = Path(parts["main"])
-        if looks_like_html(path):
-            raise ParseError("Reg. 833/2014: got an HTML page, not Formex XML")
+        path = self.main(parts)
         targets = list(self.options.get("target_countries") or ["RU"])
         found: dict[str, ExportControl] = {}
         for annex in iter_xml(path, {"ANNEX", "CONS.ANNEX"}):

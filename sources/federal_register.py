@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from notifier.adapter import Adapter, ParseError, looks_like_html
+from notifier.adapter import Adapter, ParseError
 from notifier.parsing import decode
 from notifier.records import NewsItem
 
@@ -76,12 +76,9 @@ class FederalRegister(Adapter):
     kind = "news"
     windowed = True
     formats = ("json",)
-    parts = ("main",)
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[NewsItem]:
-        path = Path(parts["main"])
-        if looks_like_html(path):
-            raise ParseError("Federal Register: got an HTML page, not the API's JSON")
+        path = self.main(parts)
         try:
             data = json.loads(decode(path.read_bytes(), ("utf-8-sig",)))
         except json.JSONDecodeError as exc:

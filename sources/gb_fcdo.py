@@ -21,7 +21,7 @@ from typing import Any
 
 from lxml import etree
 
-from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
+from notifier.adapter import Adapter, ParseError, sniff
 from notifier.parsing import csv_rows, gender, iter_xml, local, root_tag
 from notifier.publication import Publication, head_match, iso_day, publisher_date
 from notifier.records import Designation, Identifier, Vessel
@@ -312,7 +312,6 @@ class UkSanctionsList(Adapter):
     jurisdiction = "GB"
     kind = "designation"
     formats = ("xml", "csv")
-    parts = ("main",)
     parser_version = "2"  # 2: gender, websites, e-mails, phones and ship facts as fields
 
     def publication(self, parts: Mapping[str, Path]) -> Publication:
@@ -328,12 +327,8 @@ class UkSanctionsList(Adapter):
         return Publication(date=publisher_date(updated, ("%d/%m/%Y",)))
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
-        path = Path(parts["main"])
+        path = self.main(parts)
         head = sniff(path)
-        if not head:
-            raise ParseError("UK sanctions list: empty file")
-        if looks_like_html(path):
-            raise ParseError("UK sanctions list: got an HTML page, not the list")
         if head.startswith(b"<"):
             yield from self._xml(path)
         elif head.startswith(b"report date:") or head.startswith(b"last updated,unique id"):

@@ -23,7 +23,7 @@ from typing import Any
 
 from lxml import etree
 
-from notifier.adapter import Adapter, ParseError, looks_like_html
+from notifier.adapter import Adapter, ParseError
 from notifier.parsing import local, parse_xml
 from notifier.records import ExportControl
 
@@ -151,13 +151,9 @@ class JapanExportTradeControlOrder(Adapter):
     publisher = "e-Gov 法令検索 (Digital Agency); Ministry of Economy, Trade and Industry"
     jurisdiction = "JP"
     kind = "export_control"
-    formats = ("xml",)
-    parts = ("main",)
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[ExportControl]:
-        path = Path(parts["main"])
-        if looks_like_html(path):
-            raise ParseError("輸出貿易管理令: got an HTML page, not e-Gov law XML")
+        path = self.main(parts)
         root = parse_xml(path)
         if local(root.tag) != "Law":
             raise ParseError(f"輸出貿易管理令: root element is {local(root.tag)!r}, not e-Gov <Law>")

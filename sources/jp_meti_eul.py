@@ -88,7 +88,7 @@ class JapanMetiEndUserList(Adapter):
     formats = ("xlsx", "html")
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
-        path = parts["main"]
+        path = self.main(parts)
         if sniff(path, 4).startswith(b"pk"):
             rows = self._xlsx_rows(path)
         elif looks_like_html(path):

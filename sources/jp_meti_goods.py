@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
+from notifier.adapter import Adapter, ParseError, sniff
 from notifier.parsing import cell, csv_rows, xlsx_sheets
 from notifier.records import ExportControl
 
@@ -131,15 +131,10 @@ class JapanMetiRussiaGoodsBan(Adapter):
     jurisdiction = "JP"
     kind = "export_control"
     formats = ("csv", "xlsx")
-    parts = ("main",)
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[ExportControl]:
-        path = Path(parts["main"])
-        if looks_like_html(path):
-            raise ParseError("METI goods list: got an HTML page, not the table")
+        path = self.main(parts)
         head = sniff(path, 8)
-        if not head:
-            raise ParseError("METI goods list: empty file")
         if head.startswith(b"pk"):
             if not zipfile.is_zipfile(path):
                 raise ParseError("METI goods list: truncated XLSX")

@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from notifier.adapter import Adapter, ParseError, looks_like_html
+from notifier.adapter import Adapter, ParseError
 from notifier.parsing import decode, pdf_text
 from notifier.records import Designation
 
@@ -218,10 +218,8 @@ class JapanMetiExportBanParties(Adapter):
         return self._delta
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
-        path = parts["main"]
+        path = self.main(parts)
         data = path.read_bytes()
-        if looks_like_html(path):
-            raise ParseError("got an HTML page instead of the list (a PDF or its text)")
         text = pdf_text(path) if data.lstrip().startswith(b"%PDF") else decode(data, ("utf-8-sig",))
         self._delta = is_notice(text)
         title, entries = split_entries(text)

@@ -22,7 +22,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
+from notifier import parsing as h
+from notifier.adapter import Adapter, ParseError, sniff
 from notifier.parsing import cell, csv_rows, xlsx_sheets
 from notifier.records import Designation, Identifier
 
@@ -49,7 +50,6 @@ UNKNOWN = {"不明", "-", "－", "―", "なし"}
 _SHEET = re.compile(r"\s*(\d+)\s*[.．]\s*(.*?)\s*$")
 _NUMBER = re.compile(r"^\s*([*＊#＃]?)\s*(\d+)\s*(.*)$", re.S)
 _NOTICE_DATE = re.compile(r"(\d{4})\s*[.．]\s*(\d{1,2})\s*[.．]\s*(\d{1,2})")
-_JA_DATE = re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日$")
 _ENUM = re.compile(r"[(（]\s*[a-zａ-ｚ]{1,2}\s*[)）]")
 _LABEL = re.compile(r"[（(](?:別称|旧称|別名)[）)]")
 _HAS_JA = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
@@ -99,14 +99,7 @@ def _value(value: object, date: bool = False) -> str | None:
 
 def iso_date(text: str) -> str:
     """'1941年8月20日' or '1941/8/20' -> '1941-08-20'; anything less exact stays as published."""
-    t = text.translate(_FULLWIDTH).strip()
-    m = _JA_DATE.match(t) or re.match(r"^(\d{4})/(\d{1,2})/(\d{1,2})$", t)
-    if m:
-        try:
-            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
-        except ValueError:
-            return text
-    return text
+    return h.iso_date(text, "%Y年%m月%d日", "%Y/%m/%d")
 
 
 def _balanced(text: str) -> bool:
@@ -191,11 +184,9 @@ class JapanMofAssetFreeze(Adapter):
     parser_version = "2"  # 2: telephone numbers as the phones field
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
-        path = parts["main"]
+        path = self.main(parts)
         if sniff(path, 4).startswith(b"pk"):
             yield from self._parse_xlsx(path)
-        elif looks_like_html(path):
-            raise ParseError("MOF list: got an HTML page, not the XLSX or CSV")
         else:
             yield from self._parse_csv(path)
 

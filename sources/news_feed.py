@@ -19,7 +19,7 @@ import feedparser
 import lxml.html
 from lxml import etree
 
-from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
+from notifier.adapter import Adapter, ParseError, sniff
 from notifier.records import NewsItem
 
 _BLOCKS = ("p", "br", "div", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre")
@@ -56,16 +56,10 @@ class NewsFeed(Adapter):
     jurisdiction = "INT"
     kind = "news"
     windowed = True
-    formats = ("xml",)
-    parts = ("main",)
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[NewsItem]:
-        path = Path(parts["main"])
+        path = self.main(parts)
         head = sniff(path)
-        if not head:
-            raise ParseError("feed: empty file")
-        if looks_like_html(path):
-            raise ParseError("feed: got an HTML page, not RSS or Atom")
         if b"<!entity" in head or b"<!entity" in sniff(path, 65536):
             raise ParseError("feed declares XML entities (DTD); refused")
         data = feedparser.parse(path.read_bytes())

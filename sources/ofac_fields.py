@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 
+from notifier import parsing as h
 from notifier.parsing import gender
 from notifier.records import Designation, Identifier, Vessel
 
@@ -90,14 +90,7 @@ REMARKS_LIMIT = 1000
 
 def iso_date(text: str | None) -> str | None:
     """OFAC's "10 Dec 1948" / "Dec 1948" as ISO ("1948-12-10" / "1948-12"); anything else as published."""
-    if not text:
-        return None
-    for fmt, out in (("%d %b %Y", "%Y-%m-%d"), ("%b %Y", "%Y-%m")):
-        try:
-            return datetime.strptime(text, fmt).strftime(out)
-        except ValueError:
-            continue
-    return text
+    return h.iso_date(text, "%d %b %Y", "%b %Y")
 
 
 def id_note(issued: str | None, expires: str | None) -> str | None:

@@ -25,7 +25,7 @@ from typing import Any
 import orjson
 from xxhash import xxh3_64_intdigest
 
-from notifier.adapter import Adapter, Deletion, ParseError, Unbuilt, looks_like_html
+from notifier.adapter import Adapter, Deletion, ParseError, Unbuilt
 from notifier.parsing import gender
 from notifier.records import Designation, Identifier, Vessel
 
@@ -259,7 +259,6 @@ class OpenSanctions(Adapter):
     jurisdiction = "INT"
     kind = "designation"
     formats = ("jsonl", "json")
-    parts = ("main",)
     parser_version = "2"  # 2: gender, citizenships, websites, e-mails, phones and vessel facts as fields
 
     _delta: bool = False
@@ -283,9 +282,7 @@ class OpenSanctions(Adapter):
         return entity_to_record(raw)
 
     def parse_unbuilt(self, parts: Mapping[str, Path]) -> Iterator[Designation | Deletion | Unbuilt]:
-        path = Path(parts["main"])
-        if looks_like_html(path):
-            raise ParseError("OpenSanctions: got an HTML page, not an FtM entities file")
+        path = self.main(parts)
         with open(path, "rb") as fh:
             lines = enumerate(fh, start=1)
             for lineno, raw in lines:

@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 
 from lxml import etree
 
-from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
-from notifier.parsing import child_text, children, gender, iter_xml, root_tag
+from notifier.adapter import Adapter, ParseError
+from notifier.parsing import child_text, children, expect_root, gender, iter_xml
 from notifier.publication import Publication, head_match, iso_day
 from notifier.records import Designation, Identifier
 
@@ -159,16 +159,8 @@ class UnSecurityCouncil(Adapter):
         return Publication(date=iso_day(generated))
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
-        main = Path(parts["main"])
-        if not sniff(main):
-            raise ParseError("empty file: no UN consolidated list in it")
-        if looks_like_html(main):
-            raise ParseError("got an HTML page, not the UN consolidated list")
-        if not sniff(main).startswith(b"<"):
-            raise ParseError(f"not XML: starts with {sniff(main)[:40]!r}")
-        tag = root_tag(main)
-        if tag != "CONSOLIDATED_LIST":
-            raise ParseError(f"XML root is <{tag}>, not the UN's <CONSOLIDATED_LIST>")
+        main = self.main(parts)
+        expect_root(main, "CONSOLIDATED_LIST", "UN consolidated list")
         count = 0
         for el in iter_xml(main, {"INDIVIDUAL", "ENTITY"}):
             count += 1

@@ -19,7 +19,7 @@ from typing import Any
 
 from lxml import etree
 
-from notifier.adapter import Adapter, ParseError, looks_like_html
+from notifier.adapter import Adapter, ParseError
 from notifier.parsing import child_text, iter_xml, local
 from notifier.records import ExportControl
 
@@ -108,13 +108,9 @@ class BisEcfrPart746(Adapter):
     publisher = "US Bureau of Industry and Security (via eCFR)"
     jurisdiction = "US"
     kind = "export_control"
-    formats = ("xml",)
-    parts = ("main",)
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[ExportControl]:
-        path = Path(parts["main"])
-        if looks_like_html(path):
-            raise ParseError("eCFR: got an HTML page, not eCFR XML")
+        path = self.main(parts)
         part = str(self.options.get("part", "746"))
         found: dict[str, ExportControl] = {}
         for div in iter_xml(path, {"DIV9", "DIV7"}):  # appendices: DIV9 (and DIV7 in some titles)

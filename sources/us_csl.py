@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
+from notifier.adapter import Adapter, ParseError, sniff
 from notifier.parsing import csv_rows, decode, gender
 from notifier.records import Designation, Identifier, Vessel
 
@@ -180,16 +180,11 @@ class ConsolidatedScreeningList(Adapter):
     jurisdiction = "US"
     kind = "designation"
     formats = ("csv", "json")
-    parts = ("main",)
     parser_version = "2"  # 2: gender, citizenships and vessel facts as fields
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
-        path = Path(parts["main"])
-        if looks_like_html(path):
-            raise ParseError("CSL: got an HTML page, not the list")
+        path = self.main(parts)
         head = sniff(path)
-        if not head:
-            raise ParseError("CSL: empty file")
         if head[:1] in (b"{", b"["):
             yield from self._parse_json(path)
         else:

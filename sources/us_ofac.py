@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 
 from lxml import etree
 
-from notifier.adapter import Adapter, ParseError, looks_like_html, sniff
+from notifier.adapter import Adapter, ParseError, sniff
 from notifier.parsing import child_text, children, csv_rows, iter_xml, root_tag
 from notifier.publication import Publication, head_match, publisher_date
 from notifier.records import Designation, Vessel
@@ -280,12 +280,10 @@ class _OfacList(Adapter):
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
         self._declared = None
-        main = Path(parts["main"])
+        main = self.main(parts)
         head = sniff(main)
         if not head.strip(_EOF.encode()):
             raise ParseError("empty file: no OFAC list in it")
-        if looks_like_html(main):
-            raise ParseError("got an HTML page, not an OFAC list")
         if head.startswith(b"<"):
             self._declared = head_match(main, r"<(?:\w+:)?Record_Count>\s*(\d+)\s*<")
             yield from parse_sdn_xml(main)
