@@ -201,8 +201,8 @@ def _token_sim(a: str, b: str) -> float:
         return 0.9 if max(len(a), len(b)) <= 3 and skeleton(a) == skeleton(b) else 0.0
     distance = OSA.distance(a, b)
     sim = 1 - distance / max(len(a), len(b))
-    if distance == 1 and (min(len(a), len(b)) >= 6 or sorted(a) == sorted(b)):
-        sim = max(sim, ONE_SLIP)  # one slip of the keyboard in a long word
+    if distance == 1 and a[0] == b[0] and (min(len(a), len(b)) >= 6 or sorted(a) == sorted(b)):
+        sim = max(sim, ONE_SLIP)  # one slip of the keyboard in a long word (not its first letter: Vetrov, Petrov)
     if sim < TOKEN_MATCH:
         sim = max(sim, 0.9 * Indel.normalized_similarity(skeleton(a), skeleton(b)) if len(a) > 3 else 0.0)
     return sim
@@ -248,7 +248,7 @@ def _align_with(a: tuple[str, ...], b: tuple[str, ...], token_sim: Callable[[str
             sims.append(0.0)
     total = sum(map(len, a)) + sum(map(len, b))
     dice = matched / total if total else 0.0
-    if entry_shorter and len(b) >= 3 and 0 not in used:
+    if len(b) >= 3 and len(a) < len(b) and 0 not in used:  # either side may be the son
         dice = min(dice, LEADING_WORD_MISSING)  # "Barzan Ibrahim Hasan" is not "Ali Barzan Ibrahim Hasan"
     missing = len(b) - len(used)
     # One word missing from the entry is forgiven (a patronymic, a middle name), not the first: "Barzan Ibrahim

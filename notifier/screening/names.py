@@ -169,6 +169,9 @@ def _strip_forms(folded: str) -> tuple[list[str], str | None]:
 def forms(name: str) -> NameForms:
     """The comparable forms of a name (cached: the same names come back with every publication)."""
     text = unicodedata.normalize("NFKC", name or "")
+    head, comma, rest = text.partition(",")
+    if comma and rest.strip() and "," not in rest and len(head.split()) <= 3:
+        text = f"{rest} {head}"  # "SURNAME, Given Middle" in the order people write it: first word first
     words, kind = _strip_forms(fold(latin(text)))
     alternatives: list[tuple[str, ...]] = []
     if _HAN.search(text) and not _KANA.search(text):
