@@ -25,8 +25,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from notifier.adapter import Adapter, ParseError, looks_like_html
-from notifier.parsing import child_text, children, iter_xml, root_tag
+from notifier.adapter import Adapter, ParseError
+from notifier.parsing import child_text, children, expect_root, iter_xml
 from notifier.records import Designation, Identifier
 
 LIST_URL = "https://example.org/sanctions/list.xml"  # where a reader can see the list (shown in alerts)
@@ -41,15 +41,13 @@ class ExampleSanctionsList(Adapter):
     publisher = "Example Ministry of Foreign Affairs"
     jurisdiction = "XX"  # ISO 3166 alpha-2, or "EU" / "UN" / "INT"
     kind = "designation"  # or "export_control" / "news"
-    formats = ("xml",)  # what the guard accepts; an HTML page is refused unless "html" is here
-    parts = ("main",)  # named files of one snapshot ("main" always; add e.g. "aliases" if published apart)
+    # formats = ("xml",) and parts = ("main",) are the defaults: declare them only where yours differ (formats:
+    # what the guard accepts, an HTML page refused unless "html" is among them; parts: the named files of one
+    # snapshot, "main" always, e.g. "aliases" if published apart).
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
-        path = Path(parts["main"])
-        if looks_like_html(path):  # the guard already refuses HTML; this keeps direct calls honest
-            raise ParseError("an HTML page, not the list")
-        if root_tag(path) != "sanctionsList":
-            raise ParseError(f"root element is {root_tag(path)!r}, not <sanctionsList>")
+        path = self.main(parts)  # refuses an empty file or an HTML page, as the guard does
+        expect_root(path, "sanctionsList", "Example list")
         for entry in iter_xml(path, "entry"):  # streams: one entry in memory at a time
             yield self._record(entry)
 

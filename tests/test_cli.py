@@ -90,3 +90,16 @@ def test_a_broken_config_names_the_file_the_key_and_the_fix(workdir):
 def test_a_bad_environment_setting_names_the_variable(workdir):
     result = run(workdir, "sources", env={"NOTIFIER_READ_TIMEOUT": "soon"})
     assert result.returncode == 2 and "NOTIFIER_READ_TIMEOUT" in result.stderr
+
+
+def test_replay_stops_at_a_quarantined_snapshot_and_exits_3(workdir):
+    files = [
+        str(real(f"{CONS}/2025-10-22_CONSOLIDATED.XML")),
+        str(real("failures/eu_csv_got_html_page.html")),
+        str(real(f"{CONS}/2025-12-18_CONSOLIDATED.XML")),
+    ]
+    replay = run(workdir, "replay", "us_ofac_cons", *files)
+    assert replay.returncode == 3, (replay.stdout, replay.stderr)
+    lines = replay.stdout.strip().splitlines()
+    assert len(lines) == 2 and "baseline: 443 records" in lines[0] and "quarantined: " in lines[1]
+    assert run(workdir, "changes", "--json").stdout.strip() == "", "nothing replayed after the quarantine"

@@ -139,7 +139,11 @@ def replay(
     source: Annotated[str, typer.Argument(help="Source id.")],
     files: Annotated[list[Path], typer.Argument(help="Archived snapshots, oldest first.")],
 ) -> None:
-    """Feed archived snapshots, in the order given, as successive polls (backfill, testing)."""
+    """Feed archived snapshots, in the order given, as successive polls (backfill, testing).
+
+    Stops at the first snapshot not accepted. Exit codes as `poll`: 0 all accepted or unchanged, 1 failed,
+    3 quarantined (nobody alerted; the rest of the files are not replayed against the wrong state).
+    """
     from notifier.ingest.pipeline import poll as run_poll
 
     for f in files:
@@ -150,6 +154,10 @@ def replay(
     for f in files:
         result = run_poll(ctx, source, {"main": str(f.resolve())})
         out.print(f"{f.name}: {result.summary()}", markup=False)
+        if result.status == "failed":
+            raise typer.Exit(1)
+        if result.status == "quarantined":
+            raise typer.Exit(EXIT_QUARANTINED)
 
 
 @app.command()
