@@ -340,6 +340,7 @@ def test_poll_url_starts_discovery_from_another_page(tmp_path, db_url, publisher
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "baseline: 561 records" in done.stdout
+    assert f"found: {meti.url('/mirror/list_russia_tokutei.pdf')}" in done.stdout
     svc = service(tmp_path, db_url, sources)
     assert snapshots(svc, sid)[0].discovered_url == meti.url("/mirror/list_russia_tokutei.pdf")
     listing = subprocess.run([*notifier, "sources", "--json"], capture_output=True, text=True, env=env)

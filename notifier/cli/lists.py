@@ -124,6 +124,15 @@ def poll(
     else:
         result = run_poll(ctx, source, {"main": url} if url else None)
     out.print(f"{source}: {result.summary()}", markup=False)
+    if ctx.sources[source].discover and result.snapshot_id is not None:
+        from sqlalchemy.orm import Session
+
+        from notifier.store.models import Snapshot
+
+        with Session(ctx.engine) as session:
+            found = session.get(Snapshot, result.snapshot_id)
+        if found is not None and found.discovered_url:
+            out.print(f"found: {found.discovered_url}", markup=False)
     if result.snapshot_id is not None:
         sent = send_now(ctx, pending_since(ctx.engine, before, result.snapshot_id))
         if sent:
