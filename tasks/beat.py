@@ -20,6 +20,7 @@ from celery import signals
 from celery.beat import PersistentScheduler
 from redbeat.schedulers import LUA_EXTEND_TO_SCRIPT, RedBeatScheduler, acquire_distributed_beat_lock, get_redis
 
+from notifier.ingest.locks import DELETE_IF_HELD
 from notifier.ops.liveness import NO_NODE, Liveness, holder
 from notifier.settings import get_settings
 
@@ -83,8 +84,7 @@ class ResilientRedBeatScheduler(RedBeatScheduler):
         token = client.get(self.lock_key)
         if token is None or not Liveness(get_settings(), workers=[]).dead(token):
             return False
-        script = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
-        return bool(client.eval(script, 1, self.lock_key, token))
+        return bool(client.eval(DELETE_IF_HELD, 1, self.lock_key, token))
 
     def _lead(self) -> bool:
         """True when this beat holds the lock, taking it (without waiting) if it is free."""

@@ -83,7 +83,7 @@ def source_lock(
 
 REDIS_PREFIX = "notifier:lock:"
 # Delete the lock only if it still holds the value judged dead (it may have been released and taken again).
-_DELETE_IF = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+DELETE_IF_HELD = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
 
 
 def _is_redis(url: str | None) -> bool:
@@ -102,7 +102,7 @@ def release_dead(
 
         client = redis.Redis.from_url(redis_url, socket_timeout=5)
         try:
-            delete_if = client.register_script(_DELETE_IF)
+            delete_if = client.register_script(DELETE_IF_HELD)
             for key in client.scan_iter(match=f"{REDIS_PREFIX}{pattern}", count=500):
                 value = client.get(key)
                 if value is not None and is_dead(value) and delete_if(keys=[key], args=[value]):
