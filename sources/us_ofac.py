@@ -20,9 +20,11 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+import orjson
 from lxml import etree
+from xxhash import xxh3_64_intdigest
 
-from notifier.adapter import Adapter, ParseError, sniff
+from notifier.adapter import Adapter, ParseError, Unbuilt, sniff
 from notifier.parsing import child_text, children, csv_rows, iter_xml, root_tag
 from notifier.publication import Publication, head_match, publisher_date
 from notifier.records import Designation, Vessel
@@ -204,51 +206,63 @@ def _csv_designation(row: list[str | None]) -> Designation:
     )
 
 
+def sdn_csv_rows(parts: Mapping[str, Path]) -> Iterator[tuple[str, Any]]:
+    """(ent_num, every row about it: sdn, alt, add and comments rows, and whether the comments part was given),
+    in sdn.csv order; rows of unknown ent_nums are ignored. What one record is built from, and nothing else."""
+    groups: dict[str, tuple[list[str | None], list[Any], list[Any], list[Any]]] = {}
+    for row in _csv_part(Path(parts["main"]), "main"):
+        if row[0] in groups:
+            raise ParseError(f"sdn.csv lists ent_num {row[0]} twice")
+        groups[row[0]] = (row, [], [], [])
+    for index, part in ((1, "alt"), (2, "add"), (3, "comments")):
+        if part in parts:
+            for row in _csv_part(Path(parts[part]), part):
+                group = groups.get(row[0])
+                if group is not None:
+                    group[index].append(row)
+    if not groups:
+        raise ParseError("sdn.csv has no entries")
+    complete = "comments" in parts
+    for ent_num, group in groups.items():
+        yield ent_num, (*group, complete)
+
+
+def build_sdn_csv(raw: Any) -> Designation:
+    """One record from its sdn_csv_rows group."""
+    row, alts, adds, comments, complete = raw
+    record = _csv_designation(row)
+    for _ent_num, _alt_num, alt_type, alt_name, alt_remarks in alts:
+        if not _strip(alt_name):
+            continue
+        record.aliases.append(alt_name.strip())
+        record.extra.setdefault("alias_details", []).append(
+            {"name": alt_name.strip(), "type": _alias_type(alt_type), "remarks": _strip(alt_remarks)})
+    for _ent_num, _add_num, address, place, country, add_remarks in adds:
+        text = ", ".join(filter(None, (_strip(address), _strip(place), _strip(country))))
+        if add_remarks and add_remarks.strip():
+            text = f"{text} ({add_remarks.strip()})" if text else add_remarks.strip()
+        if text:
+            record.addresses.append(text)
+        if _strip(country):
+            record.countries.append(country.strip())
+    for _ent_num, extension in comments:
+        if extension:
+            record.remarks = (record.remarks or "") + extension  # OFAC cut the remark mid-word: no separator
+    parsed = apply_remarks(record, record.remarks, complete=complete)
+    for alias_type, alias in parsed.aliases:  # alt.csv, when given, does not always hold them all
+        if alias not in record.aliases:
+            record.aliases.append(alias)
+            record.extra.setdefault("alias_details", []).append({"name": alias, "type": alias_type})
+    record.remarks = "; ".join(parsed.rest) or None
+    if parsed.cut:
+        record.extra["remarks_cut"] = "sdn.csv cut this entry's remarks; its last clause is left out"
+    return _finish(record)
+
+
 def parse_sdn_csv(parts: Mapping[str, Path]) -> Iterator[Designation]:
     """sdn.csv, with alt.csv, add.csv and sdn_comments.csv merged in when given (rows of unknown ent_nums ignored)."""
-    records: dict[str, Designation] = {}
-    for row in _csv_part(Path(parts["main"]), "main"):
-        record = _csv_designation(row)
-        if record.key in records:
-            raise ParseError(f"sdn.csv lists ent_num {record.key} twice")
-        records[record.key] = record
-    if "alt" in parts:
-        for ent_num, _alt_num, alt_type, alt_name, alt_remarks in _csv_part(Path(parts["alt"]), "alt"):
-            record = records.get(ent_num)
-            if record is None or not _strip(alt_name):
-                continue
-            record.aliases.append(alt_name.strip())
-            record.extra.setdefault("alias_details", []).append(
-                {"name": alt_name.strip(), "type": _alias_type(alt_type), "remarks": _strip(alt_remarks)})
-    if "add" in parts:
-        for ent_num, _add_num, address, place, country, add_remarks in _csv_part(Path(parts["add"]), "add"):
-            record = records.get(ent_num)
-            if record is None:
-                continue
-            text = ", ".join(filter(None, (_strip(address), _strip(place), _strip(country))))
-            if add_remarks and add_remarks.strip():
-                text = f"{text} ({add_remarks.strip()})" if text else add_remarks.strip()
-            if text:
-                record.addresses.append(text)
-            if _strip(country):
-                record.countries.append(country.strip())
-    if "comments" in parts:
-        for ent_num, extension in _csv_part(Path(parts["comments"]), "comments"):
-            record = records.get(ent_num)
-            if record is not None and extension:
-                record.remarks = (record.remarks or "") + extension  # OFAC cut the remark mid-word: no separator
-    if not records:
-        raise ParseError("sdn.csv has no entries")
-    for record in records.values():
-        parsed = apply_remarks(record, record.remarks, complete="comments" in parts)
-        for alias_type, alias in parsed.aliases:  # alt.csv, when given, does not always hold them all
-            if alias not in record.aliases:
-                record.aliases.append(alias)
-                record.extra.setdefault("alias_details", []).append({"name": alias, "type": alias_type})
-        record.remarks = "; ".join(parsed.rest) or None
-        if parsed.cut:
-            record.extra["remarks_cut"] = "sdn.csv cut this entry's remarks; its last clause is left out"
-        yield _finish(record)
+    for _ent_num, raw in sdn_csv_rows(parts):
+        yield build_sdn_csv(raw)
 
 
 # --- the two sources -------------------------------------------------------------------------------------------
@@ -278,7 +292,16 @@ class _OfacList(Adapter):
         """The XML publication header's Record_Count (the CSV files declare none)."""
         return int(self._declared) if self._declared and self._declared.isdigit() else None
 
+    builds_on_demand: ClassVar[bool] = True  # sdn.csv: a party whose rows did not change is not built again
+
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
+        for item in self.parse_unbuilt(parts):
+            yield build_sdn_csv(item.raw) if type(item) is Unbuilt else item
+
+    def build(self, raw: Any) -> Designation:
+        return build_sdn_csv(raw)
+
+    def parse_unbuilt(self, parts: Mapping[str, Path]) -> Iterator[Designation | Unbuilt]:
         self._declared = None
         main = self.main(parts)
         head = sniff(main)
@@ -288,7 +311,8 @@ class _OfacList(Adapter):
             self._declared = head_match(main, r"<(?:\w+:)?Record_Count>\s*(\d+)\s*<")
             yield from parse_sdn_xml(main)
         elif head[:1].isdigit():
-            yield from parse_sdn_csv(parts)
+            for ent_num, raw in sdn_csv_rows(parts):
+                yield Unbuilt(ent_num, xxh3_64_intdigest(orjson.dumps(raw)) >> 1, raw)
         else:
             raise ParseError(f"neither sdnList XML nor sdn.csv: starts with {head[:40]!r}")
 

@@ -110,3 +110,25 @@ def test_the_fast_path_and_the_full_parse_give_the_same_records(tmp_path):
         if record is not None:
             fast[record.key] = record
     assert fast == full and full
+
+
+def test_sdn_csv_builds_only_the_parties_whose_rows_changed(make_ctx, monkeypatch):
+    """Real OFAC publications: 2024-02-20 -> 02-23 (553 designations, 8 amendments) builds those and no other."""
+    from sources.us_ofac import OfacSdn
+    from tests.conftest import real
+
+    before, after = real("ofac/sdn_csv/2024-02-20_sdn.csv"), real("ofac/sdn_csv/2024-02-23_sdn.csv")
+    ctx = make_ctx({"us_ofac_sdn": {"url": "x"}})
+    assert poll(ctx, "us_ofac_sdn", {"main": str(before)}).status == "accepted"
+    built: list[str] = []
+    original = OfacSdn.build
+
+    def build(self, raw):
+        record = original(self, raw)
+        built.append(record.key)
+        return record
+
+    monkeypatch.setattr(OfacSdn, "build", build)
+    result = poll(ctx, "us_ofac_sdn", {"main": str(after)})
+    assert (result.added, result.removed, result.amended) == (553, 0, 8)
+    assert len(built) == 561 and {c.key for c in result.changes} == set(built)
