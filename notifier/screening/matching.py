@@ -462,6 +462,11 @@ def _units(words: tuple[str, ...], sound: bool = False, glue: tuple[str, ...] | 
     return [u for u in units if u[0]]
 
 
+def _keyed(words: tuple[str, ...]) -> int:
+    """Words that can be looked up (initials and single characters have no keys: "K D Rubber", "Mining No 2")."""
+    return max(1, sum(1 for w in words if len(w) >= 2))
+
+
 def _needed(subject_words: int, entry_words: int) -> int:
     """Words that must be shared before comparing: all of the shorter name's, and all but one of the longer's
     (a score at the threshold needs them: Dice over letters, one missing word forgiven); a one-word name
@@ -566,7 +571,7 @@ class Index:
             self._forms.append(fs)
             for f in fs:
                 for reading in _readings(f):
-                    self._words.add(i, _posted(reading), len(reading))
+                    self._words.add(i, _posted(reading), _keyed(reading))
                 for postings, kana in ((self._sound_all, False), (self._kana_all, True)):
                     sound = _sound_words(f, kana)
                     if sound or len(_sound_glue(f, kana)) > 1:
@@ -592,7 +597,7 @@ class Index:
             f = forms(name)
             mine: set[int] = set()
             for reading in _readings(f):
-                self._words.propose(_units(reading), len(reading), 0, mine)
+                self._words.propose(_units(reading), _keyed(reading), 0, mine)
             kana = f.script == "kana"
             for postings, as_kana in (
                 (self._sound_all if f.lossy else self._sound_lossy, False),
