@@ -100,6 +100,7 @@ def write_config(folder: Path, sources: dict[str, Any], subscribers: list[dict[s
         "NOTIFIER_SOURCES_FILE": str(folder / "config" / "sources.yaml"),
         "NOTIFIER_SUBSCRIPTIONS_FILE": str(folder / "config" / "subscriptions.yaml"),
         "NOTIFIER_LOG_LEVEL": "INFO",
+        "NOTIFIER_CHANNEL_ALLOW_PRIVATE": "true",  # the receivers listen on 127.0.0.1
     }
 
 
@@ -214,6 +215,13 @@ class Cycle:
     wait_for_poll: float  # from the flip to the poll's start (the schedule's share)
 
 
+def flip(i: int) -> bytes:
+    """The i-th flip as a new publication: the other version, dated after every earlier flip (serving an older
+    publication again, byte for byte or by its date, is quarantined as stale)."""
+    body = CONS_VERSIONS[(i + 1) % 2].read_bytes()
+    return re.sub(rb"<Publish_Date>[^<]*<", b"<Publish_Date>01/%02d/2026<" % (i % 28 + 1), body, count=1)
+
+
 def latency(backend: Backend, folder: Path, cycles: int, rng: random.Random) -> tuple[list[Cycle], list[float]]:
     """Flip the served list `cycles` times, each at a random phase of the poll cycle; time each alert.
 
@@ -236,7 +244,7 @@ def latency(backend: Backend, folder: Path, cycles: int, rng: random.Random) -> 
                     time.sleep(rng.uniform(0, POLL_EVERY_S))
                     seen = len(hook.received)
                     flipped_at = time.time()
-                    server.serve("/CONSOLIDATED.XML", CONS_VERSIONS[(i + 1) % 2].read_bytes())
+                    server.serve("/CONSOLIDATED.XML", flip(i))
                     wait_until(lambda n=seen: len(hook.received) > n, 60, f"alert {i + 1}")
                     received_at = hook.received.times[seen]
                     message = hook.received[seen].get("message", "")

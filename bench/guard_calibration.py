@@ -62,7 +62,7 @@ def judge(adapter: str, old: Parsed, new_parts: dict[str, Path], options: dict[s
     cfg = cfg or GuardConfig()
     cls = get_adapter(adapter)
     try:
-        guard.check_files(cls, new_parts, {p: guard.part_facts(f) for p, f in new_parts.items()}, old.facts, cfg)
+        guard.check_files(cls, new_parts)
         inst = cls(options or {})
         prior = {k: content_hash(p) for k, p in old.payloads.items()}
         result = scan(inst.parse(new_parts), prior, TMP, match_moved=cls.match_moved_by_content)
@@ -72,6 +72,7 @@ def judge(adapter: str, old: Parsed, new_parts: dict[str, Path], options: dict[s
         return f"not parseable: {exc}", None
     try:
         guard.check_records(result.count, result.duplicates, old.count, cfg, declared=inst.declared_count)
+        guard.check_parts({p: guard.part_facts(f) for p, f in new_parts.items()}, old.facts, cfg)
         shape = guard.measure(result, old.count, lambda keys: {k: old.payloads[k] for k in keys if k in old.payloads})
         guard.check_shape(shape, cfg, renumbering_expected=cls.match_moved_by_content)
         guard.check_encoding(result.spill)
@@ -120,8 +121,9 @@ def main() -> int:
          {"main": un["2025-12-09"]}, True),
     ]
     for lst, opt in (("russia", "russia"), ("daisangoku", "third-country")):
-        old, new = meti / f"meti_list_{lst}_tokutei_2025-07-25.txt", meti / f"meti_list_{lst}_tokutei_2025-09-12.txt"
-        if old.exists() and new.exists():
+        found = [sorted(meti.glob(f"meti_list_{lst}_tokutei_{day}*.txt")) for day in ("2025-07-25", "2025-09-12")]
+        if all(found):
+            old, new = found[0][0], found[1][0]
             pairs.append((f"METI parties {lst} 2025-07-25 -> 09-12", "jp_meti_parties", {"list": opt},
                           {"main": old}, {"main": new}, True))
     pairs += [

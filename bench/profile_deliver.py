@@ -54,6 +54,7 @@ def run(folder: Path, db_url: str | None, args: argparse.Namespace) -> str:
                 database_url=db_url,
                 sources_file=folder / "sources.yaml",
                 subscriptions_file=folder / "subscriptions.yaml",
+                channel_allow_private=True,  # the receiver listens on 127.0.0.1
             )
         )
         poll(svc, SOURCE, {"main": str(SDN_OLD)})

@@ -223,7 +223,9 @@ def test_a_quarantined_snapshot_alerts_ops_and_no_subscriber(make_ctx, hook, tmp
         ops.close()
 
 
-def test_one_polls_subscribers_share_one_rendering_and_another_snapshot_never_gets_it(make_ctx, hook, monkeypatch):
+def test_one_polls_subscribers_share_one_rendering_and_another_snapshot_never_gets_it(
+    make_ctx, hook, monkeypatch, tmp_path
+):
     import notifier.alerts.deliver as deliver_module
 
     rendered = []
@@ -236,7 +238,10 @@ def test_one_polls_subscribers_share_one_rendering_and_another_snapshot_never_ge
     poll(svc, "us_ofac_cons", {"main": str(new)})
     assert deliver_all(svc) == ["sent"] * 3
     assert len(rendered) == 1
-    poll(svc, "us_ofac_cons", {"main": str(old)})  # 26182 listed again: another snapshot, another digest
+    # 26182 listed again by a later publication (the old bytes as such would be a stale copy): another digest
+    relisted = tmp_path / "relisted.xml"
+    relisted.write_bytes(old.read_bytes().replace(b"<Publish_Date>10/22/2025<", b"<Publish_Date>12/19/2025<"))
+    poll(svc, "us_ofac_cons", {"main": str(relisted)})
     assert deliver_all(svc) == ["sent"] * 3
     assert len(rendered) == 2
     messages = [m["message"] for m in hook.wait(6)]

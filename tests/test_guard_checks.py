@@ -12,7 +12,7 @@ from notifier.ingest.canonical import fingerprint, normalize_key
 from notifier.ingest.guard import (
     Refused,
     Shape,
-    check_files,
+    check_parts,
     check_records,
     check_shape,
     check_stale,
@@ -99,10 +99,10 @@ def test_a_part_that_lost_its_end_byte_or_shrank_is_refused(tmp_path):
     cut = tmp_path / "cut.csv"
     cut.write_bytes(b"1,a\r\n2,b\r\n")
     with pytest.raises(Refused, match="end-of-file byte"):
-        check_files(OfacConsolidated, {"alt": cut}, {"alt": part_facts(cut)}, prior, GUARD)
+        check_parts({"alt": part_facts(cut)}, prior, GUARD)
     cut.write_bytes(b"1,a\r\n2,b\r\n\x1a")
     with pytest.raises(Refused, match="part 'alt' has 2 rows against 6"):
-        check_files(OfacConsolidated, {"alt": cut}, {"alt": part_facts(cut)}, prior, GuardConfig(drop_grace=0))
+        check_parts({"alt": part_facts(cut)}, prior, GuardConfig(drop_grace=0))
     assert part_facts(real("au/2024-11-11_regulation8_consolidated.xlsx")) == {}, "no rows counted in a zip"
 
 

@@ -42,7 +42,9 @@ def test_a_delta_adds_amends_and_deletes_only_what_it_names(make_ctx, tmp_path):
     [amendment] = [c for c in result.changes if c.change == "amended"]
     assert {"field": "aliases", "added": ["A NEW ALIAS LLC"], "removed": []} in amendment.fields
     assert result.record_count == len(targets), "one added, one deleted, the rest untouched"
-    full_again = poll(ctx, "os", {"main": str(FULL)})
+    fresh = tmp_path / "full.json"  # the next full export (the same bytes again would be a stale copy)
+    fresh.write_text(FULL.read_text() + "\n")
+    full_again = poll(ctx, "os", {"main": str(fresh)})
     assert sorted((c.change, c.key) for c in full_again.changes) == sorted(
         [("amended", targets[0]["id"]), ("removed", "NK-new-entity"), ("added", targets[2]["id"])]
     ), "a full file afterwards is diffed against the state the delta left"

@@ -105,6 +105,15 @@ def source_meta(metas: dict[str, SourceMeta], source_id: str) -> SourceMeta:
     return metas.get(source_id) or SourceMeta(source_id, source_id, "", "designation")
 
 
+def review_commands(snapshot_id: int) -> str:
+    """What the ops alert of a quarantine (and `notifier quarantine show`) tells an operator to run."""
+    return (
+        f"Review: notifier quarantine show {snapshot_id}\n"
+        f"Release it (alerts go out as for a normal poll): notifier quarantine accept {snapshot_id} --reason '...'\n"
+        f"Keep it out for good: notifier quarantine reject {snapshot_id} --reason '...'"
+    )
+
+
 @dataclass
 class Router:
     """Who hears about what a poll did: built once from subscribers, sources and news rules; the pipeline calls
@@ -146,10 +155,10 @@ class Router:
         meta = self.meta(snapshot.source)
         state = session.get(SourceState, snapshot.source)
         if snapshot.status == "quarantined":
-            title = f"{meta.title}: snapshot quarantined"
+            title = f"{meta.title}: snapshot {snapshot.id} quarantined"
             body = (
                 f"Snapshot {snapshot.id} of {snapshot.source} was quarantined; no subscriber was alerted.\n"
-                f"{snapshot.reason}"
+                f"Why: {snapshot.reason}\n{review_commands(snapshot.id or 0)}"
             )
             key = f"quarantined:{snapshot.id}"
         elif (

@@ -29,6 +29,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
     from sqlalchemy.orm import Session
 
     from notifier.ingest.discovery import describe_all
+    from notifier.ingest.quarantine import list_quarantined
     from notifier.ingest.registry import adapters, broken_adapters
     from notifier.store.models import SourceState
 
@@ -36,6 +37,9 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
     installed = adapters()
     with Session(ctx.engine) as session:
         states = {s.source: s for s in session.execute(select(SourceState)).scalars()}
+    pending: dict[str, list] = {}
+    for q in list_quarantined(ctx.engine):  # newest first
+        pending.setdefault(q.source, []).append(q)
     rows = []
     for sid, cfg in sorted(ctx.sources.items()):
         cls = installed[cfg.adapter]
@@ -60,6 +64,10 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
                 "status": "disabled" if not cfg.enabled else (st and st.last_status) or "never polled",
                 "failures": st.consecutive_failures if st else 0,
                 "last_error": scrub(st.last_error or "") if st else "",
+                "quarantined": [
+                    {"snapshot": q.id, "reason": scrub(q.reason), "review": f"notifier quarantine show {q.id}"}
+                    for q in pending.get(sid, [])
+                ],
             }
         )
     for name, why in broken_adapters().items():  # on stderr, so that --json output stays parseable
@@ -73,6 +81,10 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
         table.add_column(col, overflow="fold")
     for r in rows:
         status = r["status"] + (f" ({r['failures']} failures: {r['last_error']})" if r["failures"] else "")
+        if r["quarantined"]:
+            latest = r["quarantined"][0]
+            waiting = f" ({len(r['quarantined'])} awaiting review)" if len(r["quarantined"]) > 1 else ""
+            status += f"\nsnapshot {latest['snapshot']} held{waiting}: {latest['reason']}; {latest['review']}"
         colour = {"accepted": "green", "unchanged": "green", "quarantined": "yellow", "failed": "red"}.get(
             r["status"], "dim"
         )
@@ -107,6 +119,14 @@ def poll(
             "start discovery from this page."
         ),
     ] = None,
+    part: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--part",
+            help="Another part from this URL or file, as NAME=URL (repeatable). Parts not given come from the "
+            "last accepted snapshot's stored copy.",
+        ),
+    ] = None,
 ) -> None:
     """Poll one source now, through the whole pipeline, print what happened and send its alerts at once.
 
@@ -115,14 +135,26 @@ def poll(
     from notifier.alerts.deliver import send_now
     from notifier.alerts.outbox import last_id, pending_since
     from notifier.ingest.pipeline import poll as run_poll
+    from notifier.ingest.registry import get_adapter
 
     ctx = context()
     require_source(ctx, source)
     before = last_id(ctx.engine)
-    if url and ctx.sources[source].discover:
+    urls = {"main": url} if url else {}
+    allowed = get_adapter(ctx.sources[source].adapter).parts
+    for item in part or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name or not value:
+            fail(f"--part {item!r}: write NAME=URL, e.g. --part alt=alt.csv")
+        if name not in allowed or name == "main":
+            fail(f"--part {name}: {source} takes the parts {', '.join(p for p in allowed if p != 'main') or '(none)'}")
+        urls[name] = value
+    if urls and "main" not in urls:
+        fail("--part needs --url for the main part (or poll without either to fetch the configured URLs)")
+    if url and not part and ctx.sources[source].discover:
         result = run_poll(ctx, source, start_page=url)
     else:
-        result = run_poll(ctx, source, {"main": url} if url else None)
+        result = run_poll(ctx, source, urls or None)
     out.print(f"{source}: {result.summary()}", markup=False)
     if ctx.sources[source].discover and result.snapshot_id is not None:
         from sqlalchemy.orm import Session

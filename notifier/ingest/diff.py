@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -127,7 +128,9 @@ def scan(
                     deleted.append(gone)
                 continue
             record.validate()
-            record.key = normalize_key(record.key)
+            raw, record.key = record.key, normalize_key(record.key)
+            if raw != record.key and getattr(record, "url", None):  # a link built from the padded id: the same page
+                record.url = re.sub(rf"(?<![0-9]){re.escape(raw.strip())}(?![0-9])", record.key, record.url)
             if result.kind is None:
                 result.kind = record.kind
             elif record.kind != result.kind:

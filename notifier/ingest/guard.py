@@ -66,14 +66,8 @@ def part_facts(path: Path) -> dict[str, Any]:
     return {"lines": lines, "eof_marker": last.rstrip(b"\r\n\t ").endswith(EOF_MARKER)}
 
 
-def check_files(
-    adapter: type[Adapter],
-    paths: Mapping[str, Path],
-    facts: Mapping[str, Mapping[str, Any]] | None = None,
-    prior_facts: Mapping[str, Mapping[str, Any]] | None = None,
-    guard: GuardConfig | None = None,
-) -> None:
-    """Checks on the raw bytes, before parsing; `prior_facts` are those of the last accepted snapshot's parts."""
+def check_files(adapter: type[Adapter], paths: Mapping[str, Path]) -> None:
+    """Checks on the raw bytes, before parsing."""
     for part, path in paths.items():
         size = path.stat().st_size
         if size == 0:
@@ -83,8 +77,13 @@ def check_files(
                 f"an HTML page where {'/'.join(adapter.formats)} was expected (part {part!r}, {size} bytes): "
                 "the publisher served an error or landing page"
             )
-    if not facts or not prior_facts or guard is None:
-        return
+
+
+def check_parts(
+    facts: Mapping[str, Mapping[str, Any]], prior_facts: Mapping[str, Mapping[str, Any]], guard: GuardConfig
+) -> None:
+    """Each part against its copy in the last accepted snapshot (`part_facts` of both): a part that lost the
+    publisher's end byte, or rows, is truncated even when what is left parses (cut at a row boundary)."""
     for part, now in facts.items():
         before = prior_facts.get(part) or {}
         if before.get("eof_marker") and now.get("eof_marker") is False:
@@ -149,19 +148,17 @@ def check_records(
         return
     if count == 0:
         raise Refused("no records: the file parsed but holds no entries")
-    if declared is not None and declared != count:
-        raise Refused(
-            f"truncated or damaged: {count} records, but the publisher's header declares {declared}"
-        )
     if count < guard.min_records:
         raise Refused(f"{count} records, fewer than the source's floor of {guard.min_records}")
     if prior_count and prior_count - count > guard.drop_grace:
         drop = (prior_count - count) / prior_count
         if drop > guard.max_drop:
             raise Refused(
-                f"{count} records against {prior_count} in the last accepted snapshot: a drop of "
+                f"truncated? {count} records against {prior_count} in the last accepted snapshot: a drop of "
                 f"{_pct(drop)}, more than max_drop {_pct(guard.max_drop)}"
             )
+    if declared is not None and declared != count:
+        raise Refused(f"truncated or damaged: {count} records, but the publisher's header declares {declared}")
 
 
 # --- the shape of the change -----------------------------------------------------------------------------------

@@ -11,19 +11,32 @@ import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from notifier.adapter import Adapter, ParseError
 from notifier.config import SourceConfig
 from notifier.context import Context
-from notifier.ingest.diff import Scan, scan
+from notifier.ingest.diff import Scan, match_renumbered, scan
 from notifier.ingest.discovery import DiscoveryFailed
 from notifier.ingest.fetch import Fetched, FetchError
-from notifier.ingest.guard import Refused, check_encoding, check_files, check_records
+from notifier.ingest.guard import (
+    Refused,
+    check_encoding,
+    check_files,
+    check_parts,
+    check_records,
+    check_shape,
+    check_stale,
+    measure,
+    part_facts,
+)
 from notifier.ingest.landing import discover_source
 from notifier.ingest.publication import read_publication
 from notifier.ingest.registry import get_adapter
@@ -31,6 +44,7 @@ from notifier.ingest.upgrade import refresh_stored_records
 from notifier.records import InvalidRecord
 from notifier.redact import scrub
 from notifier.store.changes import Change
+from notifier.store.history import History, accepted_parts, history, note_repeat, stored_payloads
 from notifier.store.models import Snapshot, SourceState
 from notifier.store.repo import (
     Accepted,
@@ -86,6 +100,17 @@ class Stop(Exception):
         self.snapshot_fields = snapshot_fields
 
 
+class Repeat(Stop):
+    """The bytes of a snapshot already quarantined (or rejected): noted on the source, not recorded or alerted
+    again."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        super().__init__(
+            "quarantined", f"the same bytes as snapshot {snapshot.id} ({snapshot.status}): {snapshot.reason}"
+        )
+        self.snapshot_id = snapshot.id
+
+
 @dataclass
 class Run:
     """One poll in progress: what the stages read and leave for the next."""
@@ -103,6 +128,11 @@ class Run:
     archiving: list[Future[Path]] = field(default_factory=list)  # parts compressed into the archive meanwhile
     snapshot_fields: dict[str, Any] = field(default_factory=dict)  # combined sha256 and parts, once archived
     discovered: str | None = None  # the file's URL, as found on the source's pages (scrubbed)
+    stored_parts: dict[str, dict[str, Any]] = field(default_factory=dict)  # parts taken from the store, not fetched
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # per part: rows, end byte (guard.part_facts)
+    history: History = field(default_factory=History)  # what past snapshots say about this one
+    trusted: bool = False  # an operator released it (quarantine accept): the shape checks are not applied again
+    on_commit: Callable[[Session, Snapshot], None] | None = None  # more to write in the commit's transaction
 
     @property
     def source(self) -> str:
@@ -138,6 +168,7 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None, start
         fetch_parts(run)
         stop_if_unchanged(run)
         archive(run)
+        refuse_known(run)
         refresh_stored_records(ctx.engine, ctx.archive, ctx.tmp_dir, source_id, run.adapter_cls, run.cfg.options)
         prior, raw_digests = prior_state(ctx.engine, source_id, raw_digests=run.adapter_cls.builds_on_demand)
         prior_count = len(prior)  # the scan consumes `prior`
@@ -152,9 +183,13 @@ def poll(ctx: Context, source_id: str, urls: dict[str, str] | None = None, start
 def begin(ctx: Context, source_id: str, urls: dict[str, str] | None) -> Run:
     cfg = ctx.sources[source_id]
     state = ensure_state(ctx.engine, source_id)
+    stored: dict[str, dict[str, Any]] = {}
     if urls and "main" in urls:
-        # A replayed file stands alone: the configured extra parts belong to another publication.
+        # A manual poll or replay names its own files: the configured URLs of the other parts belong to whatever
+        # is published now. The parts the last accepted snapshot had and this poll does not name are taken from
+        # the store, so the diff never compares a full record set with a partial one.
         part_urls = dict(urls)
+        stored = {p: info for p, info in accepted_parts(ctx.engine, state.revision).items() if p not in part_urls}
     else:
         part_urls = {**cfg.fetch_urls(), **(urls or {})}  # ${VAR} and {date} filled in
     return Run(
@@ -164,6 +199,7 @@ def begin(ctx: Context, source_id: str, urls: dict[str, str] | None) -> Run:
         state=state,
         validators=json.loads(state.validators or "{}"),
         part_urls=part_urls,
+        stored_parts=stored,
     )
 
 
@@ -207,6 +243,23 @@ def fetch_parts(run: Run) -> None:
         else:
             run.temp_files.append(got.path)
         run.fetched[part] = got
+    take_stored(run)
+
+
+def take_stored(run: Run) -> None:
+    """The parts taken from the store (restored in `archive` like a part that answered 304); a copy gone from
+    the archive fails the poll, naming what to give instead."""
+    missing = [p for p, info in run.stored_parts.items() if not run.ctx.archive.has(info.get("sha256") or "")]
+    if missing:
+        given = ", ".join(f"{p}={scrub(u)}" for p, u in run.part_urls.items())
+        raise Stop(
+            "failed",
+            f"manual poll ({given}) without the parts {', '.join(missing)}: the last accepted snapshot had them and "
+            f"their stored copies are gone, so the diff would lose their data; give them too: notifier poll "
+            f"{run.source} --url MAIN " + " ".join(f"--part {p}=URL" for p in missing),
+        )
+    for part, info in run.stored_parts.items():
+        run.fetched[part] = Fetched(part, info.get("url") or f"stored:{part}", True, sha256=info["sha256"])
 
 
 def stop_if_unchanged(run: Run) -> None:
@@ -233,6 +286,8 @@ def archive(run: Run) -> None:
         run.archiving.append(ctx.archive.put_later(got.path, got.sha256))  # compressed while the parse runs
         archived = ctx.archive.path_for(got.sha256)
         parts_info[part] = {"sha256": got.sha256, "size": got.size, "archive": str(archived), "url": scrub(got.url)}
+        run.facts[part] = part_facts(got.path)
+        parts_info[part].update(run.facts[part])
     published = read_publication(run.adapter_cls, run.cfg.options, run.paths, run.part_urls.get("main"))
     run.snapshot_fields = dict(
         sha256=_combined_sha(run.fetched),
@@ -242,24 +297,45 @@ def archive(run: Run) -> None:
     )
 
 
+def refuse_known(run: Run) -> None:
+    """Bytes already quarantined or rejected end the poll quietly (ops heard of them once)."""
+    if run.trusted:
+        return
+    run.history = history(run.ctx.engine, run.source, run.state.revision, run.snapshot_fields.get("sha256"))
+    if run.history.repeat is not None:
+        raise Repeat(run.history.repeat)
+
+
 def parse_and_guard(run: Run, prior: dict[str, str], prior_count: int, raw_digests: dict[str, int]) -> Scan:
     """Check the files, parse them into records compared with the stored hashes as they stream (the diff), then
     check the counts and the text; anything wrong quarantines the snapshot."""
-    adapter_cls, state = run.adapter_cls, run.state
+    adapter_cls, state, guard, past = run.adapter_cls, run.state, run.cfg.guard, run.history
     try:
         check_files(adapter_cls, run.paths)
-        result = _parse_and_scan(adapter_cls, run.cfg, run.paths, prior, run.ctx.tmp_dir, raw_digests)
+        if not run.trusted and not adapter_cls.windowed:  # a feed's window may show an earlier state again
+            fields = run.snapshot_fields
+            check_stale(fields["sha256"], past.superseded, fields.get("published_on"), past.published_on)
+        result, declared = _parse_and_scan(adapter_cls, run.cfg, run.paths, prior, run.ctx.tmp_dir, raw_digests)
     except Refused as exc:
         raise Stop("quarantined", str(exc), **run.snapshot_fields) from None
     partial = adapter_cls.windowed or (bool(state.revision) and result.delta)
+    stored = lambda keys: stored_payloads(run.ctx.engine, run.source, keys)  # noqa: E731
     try:
+        if run.trusted:  # released by an operator: only what cannot be stored is refused; renumbered records move
+            check_records(result.count, result.duplicates, None, guard, partial=True)
+            match_renumbered(result, stored)
+            return result
         check_records(
             result.count,
             result.duplicates,
             prior_count if state.revision and not partial else None,
-            run.cfg.guard,
+            guard,
             partial=partial,
+            declared=declared,
         )
+        if state.revision and not partial:
+            check_parts(run.facts, past.parts, guard)
+            check_shape(measure(result, prior_count, stored), guard, adapter_cls.match_moved_by_content)
         check_encoding(result.spill)
     except Refused as exc:
         result.spill.discard()
@@ -305,6 +381,8 @@ def commit(run: Run, accepted: Accepted) -> PollResult:
         with transaction(run.ctx.engine) as session:
             snapshot = claim(session, accepted)
             changes = write_changes(session, write_records(session, accepted))
+            if run.on_commit is not None:
+                run.on_commit(session, snapshot)
             if run.ctx.router is not None:
                 run.ctx.router.route(session, changes, snapshot)
             update_state(session, accepted, changed=bool(changes))
@@ -340,6 +418,10 @@ def commit(run: Run, accepted: Accepted) -> PollResult:
 
 def record_outcome(run: Run, stop: Stop) -> PollResult:
     """An unchanged, quarantined or failed poll, recorded (ops hear of quarantines and failure streaks)."""
+    if isinstance(stop, Repeat):
+        note_repeat(run.ctx.engine, run.source, run.now, scrub(stop.reason))
+        log.info("poll quarantined again", extra={"source": run.source, "snapshot": stop.snapshot_id})
+        return PollResult(run.source, stop.status, snapshot_id=stop.snapshot_id, reason=scrub(stop.reason))
     run.archived()  # a quarantined snapshot is reviewed from its archived copy
     snapshot = Snapshot(
         source=run.source,
@@ -364,6 +446,28 @@ def record_outcome(run: Run, stop: Stop) -> PollResult:
     )
 
 
+def release(
+    ctx: Context, snapshot: Snapshot, on_commit: Callable[[Session, Snapshot], None] | None = None
+) -> PollResult:
+    """Commit a quarantined snapshot an operator accepted: its archived parts, diffed against the last accepted
+    state and alerted as a normal poll; records that only moved to new keys are renumbered, not alerted.
+    `on_commit` writes in the same transaction (the decision). Nothing is recorded when it cannot be released."""
+    run = begin(ctx, snapshot.source, None)
+    run.trusted, run.on_commit = True, on_commit
+    run.part_urls, run.stored_parts = {}, json.loads(snapshot.parts or "{}")
+    try:
+        take_stored(run)
+        archive(run)
+        prior, raw_digests = prior_state(ctx.engine, run.source, raw_digests=run.adapter_cls.builds_on_demand)
+        prior_count = len(prior)
+        result = parse_and_guard(run, prior, prior_count, raw_digests)
+        return commit(run, diff(run, result, prior_count))
+    except Stop as stop:
+        return PollResult(run.source, stop.status, reason=stop.reason)
+    finally:
+        run.clean_up()
+
+
 def _combined_sha(fetched: dict[str, Fetched]) -> str:
     digest = hashlib.sha256()
     for part in sorted(fetched):
@@ -378,11 +482,12 @@ def _parse_and_scan(
     prior: dict[str, str],
     tmp_dir: Path,
     raw_digests: dict[str, int],
-) -> Scan:
-    """Parsing and scanning interleave (records stream); any failure of either quarantines the snapshot."""
+) -> tuple[Scan, int | None]:
+    """Parsing and scanning interleave (records stream); any failure of either quarantines the snapshot. Also the
+    record count the publisher's header declares (read by the adapter as it parses)."""
     adapter = adapter_cls(cfg.options)
     try:
-        return scan(
+        result = scan(
             adapter.parse_unbuilt(paths) if adapter_cls.builds_on_demand else adapter.parse(paths),
             prior,
             tmp_dir,
@@ -391,6 +496,7 @@ def _parse_and_scan(
             raw_digests=raw_digests,
             build=adapter.build,
         )
+        return result, adapter.declared_count
     except ParseError as exc:
         raise Refused(f"not parseable as {cfg.adapter}: {exc}") from None
     except InvalidRecord as exc:

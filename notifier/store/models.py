@@ -247,3 +247,17 @@ class HitReview(SQLModel, table=True):
     note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     fingerprint: str = Field(max_length=64)
     decided_at: datetime
+
+
+class QuarantineDecision(SQLModel, table=True):
+    """An operator's decision on a quarantined snapshot: who, when, why, and the snapshot an accept made."""
+
+    __tablename__ = "quarantine_decision"
+    id: int | None = Field(default=None, primary_key=True)
+    snapshot_id: int = Field(foreign_key="snapshot.id", index=True)
+    source: str = Field(max_length=100)
+    decision: str = Field(max_length=10)  # accepted | rejected
+    actor: str = Field(max_length=200)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    decided_at: datetime
+    accepted_snapshot_id: int | None = None  # the accepted snapshot the release committed
