@@ -130,3 +130,37 @@ def test_a_reviewer_signs_in_and_marks_a_watchlist_hit_false_positive(site, brow
     assert reviewed.locator(".badge").inner_text() == "false positive"
     assert "rita: false positive — different date of birth" in reviewed.locator("ul.reviews").inner_text()
     shots(page, "5-hit-false-positive")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_reviewer_accepts_a_quarantined_snapshot(make_ctx, browser, shots):
+    from notifier.web.auth import create_token
+    from notifier.web.server import start_in_thread
+    from tests.test_web_quarantine import quarantined_ofac
+
+    ctx, snap_id = quarantined_ofac(make_ctx)
+    port = free_port()
+    server = start_in_thread(ctx, "127.0.0.1", port)
+    wait_for(lambda: server.started, 30, 0.05, "uvicorn to start")
+    base = f"http://127.0.0.1:{port}"
+    try:
+        token = create_token(ctx.engine, "quinn", "reviewer")
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(base + "/login")
+        page.fill("input[name=token]", token)
+        page.locator("main").get_by_role("button", name="Sign in").click()
+        page.wait_for_url(base + "/")
+        page.locator(f'a[href="/quarantine/{snap_id}"]').first.click()
+        page.wait_for_url(f"**/quarantine/{snap_id}")
+        assert "0 added, 1 removed" in page.locator("p.counts").inner_text()
+        shots(page, "6-quarantined-snapshot")
+        page.fill("textarea[name=reason]", "a real delisting, checked on the OFAC site")
+        page.get_by_role("button", name="Accept: diff and alert").click()
+        page.wait_for_url(f"**/quarantine/{snap_id}")
+        assert "released" in page.locator("h1 .badge").inner_text()
+        assert "quinn: accepted" in page.locator("ul.reviews").inner_text()
+        shots(page, "7-quarantine-accepted")
+        page.goto(base + "/changes?source=us_ofac_cons")
+        assert "KAYAKIRAN, Evren" in page.locator("table.changes").inner_text()
+    finally:
+        server.should_exit = True

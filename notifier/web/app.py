@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from notifier.app import Service
-from notifier.web import api, pages, review
+from notifier.web import api, pages, quarantine, review
 from notifier.web.auth import ANONYMOUS, load_secret
 from notifier.web.present import safe_url, show, when
 from notifier.web.queries import BadFilter
@@ -57,6 +57,7 @@ def create_app(ctx: Service, *, local: bool = True) -> FastAPI:
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(pages.router)
     app.include_router(review.router)
+    app.include_router(quarantine.router)
     app.include_router(api.router)
 
     @app.middleware("http")

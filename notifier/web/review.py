@@ -1,4 +1,4 @@
-"""Review screens: watchlist hits (confirm / false positive) and quarantined snapshots.
+"""Review screen for watchlist hits (confirm / false positive).
 
 The decisions themselves are the CLI's: `notifier.screening.review.review_hit` records a hit review; this module
 only shows, checks who may act (reviewer or admin, CSRF-checked form) and records the web action.
@@ -6,15 +6,13 @@ only shows, checks who may act (reviewer or admin, CSRF-checked form) and record
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from notifier.screening.review import DECISIONS, ReviewError, hit_detail, list_hits, review_hit
-from notifier.store.models import Snapshot, WatchlistHit
+from notifier.store.models import WatchlistHit
 from notifier.web.auth import Principal
 from notifier.web.deps import actor, reader, record_action
 from notifier.web.pages import render
@@ -55,24 +53,3 @@ def review(
         raise HTTPException(400, str(exc)) from None
     record_action(request, who, f"hit.{decision}", f"hit {hit_id}", note.strip()[:2000] or None)
     return RedirectResponse(f"/hits#hit-{hit_id}", status_code=303)
-
-
-@router.get("/quarantine", response_class=HTMLResponse)
-def quarantine_list(request: Request, who: Principal = Depends(reader)) -> HTMLResponse:
-    ctx = request.app.state.ctx
-    with Session(ctx.engine) as session:
-        snaps = session.execute(
-            select(Snapshot).where(Snapshot.status == "quarantined").order_by(Snapshot.id.desc()).limit(200)
-        ).scalars().all()
-    return render(request, "quarantine.html", who, snapshots=snaps)
-
-
-@router.get("/quarantine/{snapshot_id}", response_class=HTMLResponse)
-def quarantine_show(request: Request, snapshot_id: int, who: Principal = Depends(reader)) -> HTMLResponse:
-    ctx = request.app.state.ctx
-    with Session(ctx.engine) as session:
-        snap = session.get(Snapshot, snapshot_id)
-    if snap is None or snap.status != "quarantined":
-        raise HTTPException(404, f"snapshot {snapshot_id} is not quarantined")
-    parts = json.loads(snap.parts or "{}")
-    return render(request, "quarantine_show.html", who, snap=snap, parts=parts, description=None)
