@@ -333,10 +333,10 @@ def parse_and_guard(run: Run, prior: dict[str, str], prior_count: int, raw_diges
             partial=partial,
             declared=declared,
         )
+        check_encoding(result.spill)  # before the shape: "UTF-8 read as cp1252" says more than "mass amendment"
         if state.revision and not partial:
             check_parts(run.facts, past.parts, guard)
             check_shape(measure(result, prior_count, stored), guard, adapter_cls.match_moved_by_content)
-        check_encoding(result.spill)
     except Refused as exc:
         result.spill.discard()
         raise Stop("quarantined", str(exc), record_count=result.count, **run.snapshot_fields) from None
