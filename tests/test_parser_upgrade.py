@@ -16,15 +16,20 @@ SDN = "ofac/sdn_csv"
 
 
 def _poll_with_the_old_parser(ctx, monkeypatch) -> None:
-    """What parser version 1 stored: remarks left whole, no fields taken from them."""
-    new_parse = OfacSdn.parse
+    """What parser version 1 stored: remarks left whole, no fields taken from them (on both reading paths: the
+    whole parse and the build on demand that polls use)."""
+    new_parse, new_build = OfacSdn.parse, OfacSdn.build
+
+    def old_form(r):
+        return Designation(key=r.key, name=r.name, entity_type=r.entity_type, programs=r.programs,
+                           remarks="as version 1 stored it", url=r.url)
 
     def old_parse(self, parts):
         for r in new_parse(self, parts):
-            yield Designation(key=r.key, name=r.name, entity_type=r.entity_type, programs=r.programs,
-                              remarks="as version 1 stored it", url=r.url)
+            yield old_form(r)
 
     monkeypatch.setattr(OfacSdn, "parse", old_parse)
+    monkeypatch.setattr(OfacSdn, "build", lambda self, raw: old_form(new_build(self, raw)))
     monkeypatch.setattr(OfacSdn, "parser_version", "1")
     first = poll(ctx, "us_ofac_sdn", {"main": str(real(f"{SDN}/2024-02-20_sdn.csv"))})
     assert first.status == "accepted" and first.baseline

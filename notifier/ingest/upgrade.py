@@ -53,6 +53,10 @@ def refresh_stored_records(
     refreshed = _reparse(engine, archive, tmp_dir, source, adapter_cls, options, snapshot) if snapshot else None
     with Session(engine) as session, session.begin():
         session.execute(update(SourceState).where(SourceState.source == source).values(parser_version=current))
+        if refreshed is None:
+            # The stored records are still the old parser's reading: an unchanged published form must not spare
+            # them a rebuild (Adapter.parse_unbuilt), or they would keep the old reading for good.
+            session.execute(update(Record).where(Record.source == source).values(raw_digest=None))
     return refreshed
 
 
