@@ -119,5 +119,6 @@ def pytest_collection_modifyitems(config, items):
     if not config.pluginmanager.hasplugin("rerunfailures"):
         return
     for item in items:
-        if item.module.__name__.rsplit(".", 1)[-1].startswith("test_faults_"):
+        module = getattr(item, "module", None)
+        if module is not None and module.__name__.rsplit(".", 1)[-1].startswith("test_faults_"):
             item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=2))
