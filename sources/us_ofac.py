@@ -48,6 +48,7 @@ SDN_COLUMNS = ("ent_num", "SDN_Name", "SDN_Type", "Program", "Title", "Call_Sign
                "Vess_flag", "Vess_owner", "Remarks")
 _PART_WIDTH = {"main": len(SDN_COLUMNS), "alt": 5, "add": 6, "comments": 2}
 _EOF = "\x1a"
+_BLANK = ("", "-0-")  # a cell that says nothing (once stripped)
 
 
 def ofac_name(last: str | None, first: str | None) -> str | None:
@@ -175,7 +176,7 @@ def _csv_part(path: Path, part: str) -> Iterator[list[str | None]]:
             raise ParseError(f"OFAC CSV part {part!r}, line {line}: data after the end-of-file byte")
         if len(row) != width:
             raise ParseError(f"OFAC CSV part {part!r}, line {line}: {len(row)} columns, expected {width}")
-        values = [None if v.strip() in ("", "-0-") else v for v in row]
+        values = [None if v == "-0- " or v.strip() in _BLANK else v for v in row]  # "-0- ": most cells, no strip
         if not values[0] or not values[0].strip().isdigit():
             raise ParseError(f"OFAC CSV part {part!r}, line {line}: ent_num {row[0]!r} is not a number")
         values[0] = values[0].strip()
@@ -209,6 +210,9 @@ def _csv_designation(row: list[str | None]) -> Designation:
 def sdn_csv_rows(parts: Mapping[str, Path]) -> Iterator[tuple[str, Any]]:
     """(ent_num, every row about it: sdn, alt, add and comments rows, and whether the comments part was given),
     in sdn.csv order; rows of unknown ent_nums are ignored. What one record is built from, and nothing else."""
+    if not any(part in parts for part in ("alt", "add", "comments")):
+        yield from _sdn_only_rows(Path(parts["main"]))
+        return
     groups: dict[str, tuple[list[str | None], list[Any], list[Any], list[Any]]] = {}
     for row in _csv_part(Path(parts["main"]), "main"):
         if row[0] in groups:
@@ -225,6 +229,20 @@ def sdn_csv_rows(parts: Mapping[str, Path]) -> Iterator[tuple[str, Any]]:
     complete = "comments" in parts
     for ent_num, group in groups.items():
         yield ent_num, (*group, complete)
+
+
+def _sdn_only_rows(main: Path) -> Iterator[tuple[str, Any]]:
+    """sdn_csv_rows of sdn.csv alone, streamed: nothing to group, so no row outlives its record (holding every
+    row made the garbage collector walk them all, again and again, for a third of a poll's time). The empty
+    tuples serialise as the empty lists of the grouped form: raw digests are the same."""
+    seen: set[str] = set()
+    for row in _csv_part(main, "main"):
+        if row[0] in seen:
+            raise ParseError(f"sdn.csv lists ent_num {row[0]} twice")
+        seen.add(row[0])
+        yield row[0], (row, (), (), (), False)
+    if not seen:
+        raise ParseError("sdn.csv has no entries")
 
 
 def build_sdn_csv(raw: Any) -> Designation:

@@ -279,11 +279,15 @@ def write_records(session: Session, accepted: Accepted) -> list[dict[str, Any]]:
 
 
 def write_changes(session: Session, rows: list[dict[str, Any]]) -> list[Change]:
-    """Insert the change rows; the changes with their ids, in the order found."""
+    """Insert the change rows; the changes with their ids, in the order found.
+
+    The ids are matched back by key (unique within a snapshot): asking the database to return them in the
+    order given made SQLite insert one row per statement."""
     if not rows:
         return []
-    result = session.execute(insert(ChangeTable).returning(ChangeTable.id, sort_by_parameter_order=True), rows)
-    return [Change.from_row({**row, "id": cid}) for (cid,), row in zip(result.all(), rows, strict=True)]
+    result = session.execute(insert(ChangeTable).returning(ChangeTable.id, ChangeTable.key), rows)
+    ids = {key: cid for cid, key in result.all()}
+    return [Change.from_row({**row, "id": ids[row["key"]]}) for row in rows]
 
 
 def update_state(session: Session, accepted: Accepted, changed: bool) -> None:
