@@ -12,10 +12,11 @@ four letters) to entries, so a designation is compared only with entries sharing
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from rapidfuzz.distance import OSA, Indel
@@ -25,6 +26,7 @@ from notifier.screening.names import NameForms, forms, skeleton, sounds
 
 DEFAULT_THRESHOLD = 0.88
 _DOUBLES = re.compile(r"(.)\1+")
+_ONE = itemgetter(1)  # a doubled letter once (a callable: re.sub parses a "\\1" template on every call)
 TOKEN_MATCH = 0.8  # two tokens this similar are the same word written differently
 ONE_SLIP = 0.92  # a long word one typed letter away (missing, extra, wrong or swapped)
 LEADING_WORD_MISSING = 0.85  # the entry lacks the first word of a longer name: a father is not his son
@@ -263,6 +265,7 @@ def _readings(f: NameForms) -> tuple[tuple[str, ...], ...]:
     return tuple(r for r in (f.tokens, *f.alternatives) if r)
 
 
+@lru_cache(maxsize=500_000)
 def _word_keys(token: str) -> frozenset[str]:
     return _token_keys(token) | {token}
 
@@ -329,7 +332,7 @@ def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
         return 0.0
     glued = 0.0
     if len(a) != len(b):
-        ja, jb = _DOUBLES.sub(r"\1", "".join(a)), _DOUBLES.sub(r"\1", "".join(b))
+        ja, jb = _DOUBLES.sub(_ONE, "".join(a)), _DOUBLES.sub(_ONE, "".join(b))
         glued = Indel.normalized_similarity(ja, jb) if ja[:1] == jb[:1] else 0.0
     return max(_align_with(a, b, _sound_sim), glued if glued >= 0.93 else 0.0)
 
@@ -432,7 +435,7 @@ Unit = tuple[frozenset[str], int, str]  # keys to look up, how many words they s
 
 
 def _glue(a: str, b: str, sound: bool) -> str:
-    return _DOUBLES.sub(r"\1", a + b) if sound else a + b
+    return _DOUBLES.sub(_ONE, a + b) if sound else a + b
 
 
 @lru_cache(maxsize=200_000)
@@ -482,10 +485,15 @@ class _Postings:
         self.keys: dict[str, list[int]] = defaultdict(list)
         self.readings: list[tuple[int, int]] = []
         self._sets: dict[str, set[int]] = {}
+        self._widths: set[int] = set()  # the word counts readings have
+        self._least: dict[int, int] = {}  # subject's word count -> the fewest shared words any reading needs
 
     def add(self, entry: int, keys: frozenset[str], words: int) -> None:
         rid = len(self.readings)
         self.readings.append((entry, words))
+        if words not in self._widths:
+            self._widths.add(words)
+            self._least.clear()
         for key in keys:
             self.keys[key].append(rid)
 
@@ -498,12 +506,16 @@ class _Postings:
     def propose(self, units: list[Unit], words: int, slack: int, found: set[int]) -> None:
         """Entries whose reading shares enough of the subject's words. Rare words propose; a common word
         ("bank", "mohammed": more than MAX_POSTINGS readings, its spellings not looked up) only counts for
-        readings proposed otherwise, or, in a name of common words only, the readings holding all of them."""
-        counts: dict[int, int] = defaultdict(int)
+        readings proposed otherwise, or, in a name of common words only, the readings holding all of them.
+
+        Counting runs in C (Counter over each unit's readings, set intersections for common words): a
+        screening run proposes millions of (word, reading) pairs."""
+        counts: Counter[int] = Counter()
         common: list[tuple[list[str], int]] = []
+        keys_of = self.keys
         for keys, weight, word in units:
-            exact = self.keys.get(word)
-            present = [k for k in keys if k in self.keys]
+            exact = keys_of.get(word)
+            present = [k for k in keys if k in keys_of]
             if not present:
                 continue
             if exact is not None and len(exact) > MAX_POSTINGS:
@@ -511,12 +523,12 @@ class _Postings:
                 continue
             rids: set[int] = set()
             for k in present:
-                posted = self.keys[k]
+                posted = keys_of[k]
                 if len(posted) <= MAX_POSTINGS:
                     rids.update(posted)
             if rids:
-                for rid in rids:
-                    counts[rid] += weight
+                for _ in range(weight):
+                    counts.update(rids)
             else:
                 common.append((present, weight))
         if not counts and common:
@@ -524,14 +536,24 @@ class _Postings:
             for rid in set.intersection(*sets):
                 counts[rid] = 0
         if common:
-            for rid in counts:
-                for keys, weight in common:
-                    if any(rid in self._set(k) for k in keys):
-                        counts[rid] += weight
+            for keys, weight in common:
+                holding: set[int] = set()
+                for k in keys:
+                    holding |= counts.keys() & self._set(k)
+                for rid in holding:
+                    counts[rid] += weight
+        if not counts:
+            return
+        least = self._least.get(words)
+        if least is None:
+            least = self._least[words] = min(_needed(words, w) for w in self._widths)
+        least -= slack
+        readings = self.readings
         for rid, count in counts.items():
-            entry, entry_words = self.readings[rid]
-            if count >= _needed(words, entry_words) - slack:
-                found.add(entry)
+            if count >= least:
+                entry, entry_words = readings[rid]
+                if count >= _needed(words, entry_words) - slack:
+                    found.add(entry)
 
 
 @lru_cache(maxsize=200_000)

@@ -17,6 +17,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 
 from notifier.screening.translit import JA_FORMS, has_abjad, has_kana, is_japanese, japanese, latin
 
@@ -75,6 +76,7 @@ _NOT_WORD = re.compile(r"[^\w]+|_")
 _APOSTROPHES = re.compile(r"['’`ʼʹ]")
 _VOWELS = re.compile(r"[aeiouy]+")
 _DOUBLES = re.compile(r"(.)\1+")
+_ONE = itemgetter(1)  # a doubled letter once (a callable: re.sub parses a "\\1" template on every call)
 _FINAL_FF = re.compile(r"(?<=[oe])ff$")
 # Common spellings of one sound in romanized Russian and Japanese ("Yuzhnyy" / "Iuzhnyi", "Shouten" / "Shoten").
 _SPELLINGS = (
@@ -108,8 +110,11 @@ _SPELLINGS = (
 
 def fold(text: str) -> str:
     """Lower case, accents off, punctuation to spaces, "J.S.C." -> "jsc", single spaces (script kept)."""
-    text = unicodedata.normalize("NFKD", text.casefold())
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():  # ASCII has no accents to take off
+        text = unicodedata.normalize("NFKD", text.casefold())
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    else:
+        text = text.casefold()
     text = _APOSTROPHES.sub("", _ABBREV_DOT.sub("", text))
     return " ".join(_NOT_WORD.sub(" ", text).split())
 
@@ -228,7 +233,7 @@ def skeleton(token: str) -> str:
     for old, new in _SPELLINGS:
         token = token.replace(old, new)
     first, rest = token[:1], token[1:]
-    return first + _DOUBLES.sub(r"\1", _VOWELS.sub("", rest))
+    return first + _DOUBLES.sub(_ONE, _VOWELS.sub("", rest))
 
 
 # How the letters of a Latin, Arabic or katakana spelling of one name still agree: consonant groups that one
@@ -249,7 +254,7 @@ def sound(token: str) -> str:
     "mhmd" -> "mhmd"; "Lavrov" and katakana "raburofu" -> "rbrb")."""
     for old, new in _SOUND_STEPS:
         token = token.replace(old, new)
-    return _NOT_CONSONANT.sub("", _DOUBLES.sub(r"\1", token))  # "Kakwavu" keeps both k: "kkb"
+    return _NOT_CONSONANT.sub("", _DOUBLES.sub(_ONE, token))  # "Kakwavu" keeps both k: "kkb"
 
 
 def sounds(words: tuple[str, ...], abjad: bool = False) -> tuple[str, ...]:

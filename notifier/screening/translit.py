@@ -88,15 +88,18 @@ def _kakasi():  # noqa: ANN202 - pykakasi has no types; loaded on first Japanese
     return pykakasi.kakasi()
 
 
+@lru_cache(maxsize=100_000)
+def _japanese_word(word: str) -> str:
+    """One word read by pykakasi (cached: the lists' Japanese names share most of their words)."""
+    word = _KATAKANA_RE.sub(lambda m: _KATAKANA_SOUNDS[m[0]], word)
+    # Kanji words stay apart ("chugoku sekiyu"); kana sounds of one foreign word are glued back together.
+    items = _kakasi().convert(word)
+    return "".join(f" {i['hepburn']} " if _HAN.search(i["orig"]) else i["hepburn"] for i in items)
+
+
 def japanese(text: str) -> str:
     """Hepburn without long vowels, as companies and foreign names are written ("Shoji", not "Shouji")."""
-    words = []
-    for word in re.split(r"[\s・、，,･=＝]+", text.replace("ッ", "").replace("ー", "")):
-        word = _KATAKANA_RE.sub(lambda m: _KATAKANA_SOUNDS[m[0]], word)
-        # Kanji words stay apart ("chugoku sekiyu"); kana sounds of one foreign word are glued back together.
-        items = _kakasi().convert(word)
-        words.append("".join(f" {i['hepburn']} " if _HAN.search(i["orig"]) else i["hepburn"] for i in items))
-    words = " ".join(words)
+    words = " ".join(map(_japanese_word, re.split(r"[\s・、，,･=＝]+", text.replace("ッ", "").replace("ー", ""))))
     for long, short in (("ou", "o"), ("uu", "u"), ("aa", "a"), ("ii", "i"), ("ee", "e")):
         words = words.replace(long, short)
     return " ".join(words.split())
@@ -133,6 +136,8 @@ def _cyrillic(text: str) -> str:
 
 def latin(name: str) -> str:
     """The name in Latin letters (ASCII); case kept where the script has case."""
+    if name.isascii():  # nothing to read: the common case, kept cheap
+        return " ".join(name.split())
     text = unicodedata.normalize("NFKC", name)
     if is_japanese(text):
         text = japanese(JA_FORMS.sub(" kabushiki kaisha ", text))
