@@ -11,6 +11,7 @@ import json
 import operator
 import re
 from collections.abc import Callable
+from dataclasses import is_dataclass
 from functools import cache
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
@@ -71,12 +72,49 @@ def canonical_payload(record: Record) -> dict[str, Any]:
             continue
         if value is None or ((kind is list or kind is dict) and not value):
             continue
-        # Lists of strings (names, programs...) need no plain copy; nested records do.
+        # Lists of strings (names, programs...) need no plain copy; nested records are normalized as they are read.
         strings = _string_list(value) if kind is list else None
-        value = canonical(plain(value)) if strings is None else strings
+        value = _canonical_plain(value) if strings is None else strings
         if not (value is None or value == "" or value == [] or value == {}):
             out[name] = value
     return out
+
+
+def _canonical_plain(value: Any) -> Any:
+    """canonical(plain(value)) in one pass: lists, dicts and dataclass records are read without the plain copy."""
+    kind = type(value)
+    if kind is str:
+        return " ".join(value.split())
+    if kind is list:
+        strings = _string_list(value)
+        if strings is not None:
+            return strings
+        return _sorted_by_json(
+            [v for v in map(_canonical_plain, value) if not (v is None or v == "" or v == [] or v == {})]
+        )
+    if kind is dict:
+        return _canonical_plain_items(value.items())
+    names = _dataclass_fields(kind)
+    if names is not None:
+        return _canonical_plain_items((name, getattr(value, name)) for name in names)
+    return canonical(plain(value))
+
+
+def _canonical_plain_items(items: Any) -> dict[Any, Any]:
+    out = {}
+    for k, v in items:
+        if v is None:
+            continue
+        v = " ".join(v.split()) if type(v) is str else _canonical_plain(v)
+        if v is None or v == "" or v == [] or v == {}:
+            continue
+        out[k] = v
+    return out
+
+
+@cache
+def _dataclass_fields(cls: type) -> tuple[str, ...] | None:
+    return field_names(cls) if is_dataclass(cls) else None
 
 
 @cache

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Engine, bindparam, func, insert, select, update
@@ -107,6 +108,8 @@ def payloads(session: Session, source: str, keys: Iterable[str]) -> dict[str, di
 
 
 _UPSERT_COLUMNS = ("source", "key", "kind", "name", "hash", "payload", "raw_digest", "first_seen", "updated_at")
+_INSERT_SQL = f"INSERT INTO record ({', '.join(_UPSERT_COLUMNS)}) VALUES ({{marks}})"
+_COPY_SQL = f"COPY record ({', '.join(_UPSERT_COLUMNS)}) FROM STDIN"
 _UPSERT_SQL = (
     f"INSERT INTO record ({', '.join(_UPSERT_COLUMNS)}, removed_at) VALUES ({{marks}}, NULL) "
     "ON CONFLICT (source, key) DO UPDATE SET kind = excluded.kind, name = excluded.name, hash = excluded.hash, "
@@ -114,18 +117,17 @@ _UPSERT_SQL = (
 )
 
 
-def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+def _upsert(session: Session, rows: list[dict[str, Any]], fresh: bool = False) -> None:
     """Insert or update record rows as a driver-level executemany in the session's transaction.
 
     The same statement on SQLite and PostgreSQL; SQLAlchemy's per-row parameter processing was most of a
     baseline's commit (a million rows), so only the two timestamps (one value per batch) go through its types.
+    `fresh`: the source has no row at all (a first snapshot), so a plain INSERT (PostgreSQL: COPY) does.
     """
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    sql = _UPSERT_SQL.format(marks=", ".join([mark] * len(_UPSERT_COLUMNS)))
     table = Record.__table__
     stamp = {
         name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
@@ -137,6 +139,9 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
         key = (name, value)
         if key not in stamps:
             stamps[key] = stamp[name](value)
+            if fresh and dialect.name == "postgresql" and getattr(value, "tzinfo", None) is not None:
+                # COPY reads text: the UTC wall time an INSERT stores in a UTC session (the service's clock)
+                stamps[key] = value.astimezone(UTC).replace(tzinfo=None)
         return stamps[key]
 
     params = [
@@ -153,7 +158,19 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
         )
         for r in rows
     ]
+    if fresh and dialect.name == "postgresql":
+        with connection.connection.dbapi_connection.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
+            for row in params:
+                copy.write_row(row)
+        return
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    sql = (_INSERT_SQL if fresh else _UPSERT_SQL).format(marks=", ".join([mark] * len(_UPSERT_COLUMNS)))
     connection.exec_driver_sql(sql, params)  # an executemany that the engine's events still see
+
+
+def _has_rows(session: Session, source: str) -> bool:
+    """Whether the store holds any record row of the source (active or removed)."""
+    return session.execute(select(Record.key).where(Record.source == source).limit(1)).first() is not None
 
 
 def _batches(items: Iterator[Any], size: int = BATCH) -> Iterator[list[Any]]:
@@ -223,6 +240,7 @@ def write_records(session: Session, accepted: Accepted) -> list[dict[str, Any]]:
             Record.__table__.delete().where(Record.source == source, Record.key.in_([o for o, _ in scan.moved]))
         )
     changes: list[dict[str, Any]] = []
+    fresh = accepted.baseline and not _has_rows(session, source)  # nothing to update: insert (COPY) only
     for batch in _batches(iter(scan.spill)):
         rows = []
         for key, digest, payload_json, raw_digest, kind, name in batch:
@@ -257,7 +275,7 @@ def write_records(session: Session, accepted: Accepted) -> list[dict[str, Any]]:
                     field_changes(before, payload) if amended else None,
                 )
             )
-        _upsert(session, rows)
+        _upsert(session, rows, fresh)
     if scan.redigested:
         session.execute(
             update(Record.__table__)
