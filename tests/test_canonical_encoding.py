@@ -24,7 +24,7 @@ def old_hash(payload: dict[str, Any]) -> str:
     return hashlib.blake2b(canonical._json_dumps(body).encode("utf-8"), digest_size=16).hexdigest()
 
 
-class Colour(str, enum.Enum):
+class Colour(enum.StrEnum):
     RED = "red"
 
 
