@@ -74,7 +74,7 @@ def _write(beat: Heartbeat) -> None:
     try:
         heartbeat_store(get_settings()).write(beat)
     except (Unreachable, OSError) as exc:
-        log.warning("heartbeat not written", extra={"process": beat.name, "error": str(exc)})
+        log.warning("heartbeat not written", extra={"heartbeat": beat.name, "error": str(exc)})
 
 
 @signals.task_postrun.connect
@@ -131,7 +131,7 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
             try:
                 heartbeat_store(get_settings()).remove("worker", self.beat.name)
             except (Unreachable, OSError) as exc:
-                log.warning("heartbeat not removed", extra={"process": self.beat.name, "error": str(exc)})
+                log.warning("heartbeat not removed", extra={"heartbeat": self.beat.name, "error": str(exc)})
 
 
 @signals.beat_init.connect

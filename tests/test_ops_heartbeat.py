@@ -79,3 +79,23 @@ def test_embedded_broker_queue_lengths_count_message_files(tmp_path):
     assert queue_lengths(Settings(data_dir=tmp_path / "fresh")) == {"poll": 0, "deliver": 0}
     with pytest.raises(Unreachable, match="amqp://"):
         queue_lengths(Settings(data_dir=tmp_path, broker_url="amqp://guest@localhost//"))
+
+
+def test_a_heartbeat_that_cannot_reach_redis_is_a_warning_and_the_heartbeat_goes_on(
+    tmp_path, redis_server, monkeypatch, caplog
+):
+    """The beat's heartbeat thread writes through this; an error in the warning itself (a reserved LogRecord
+    field as an extra key) killed the thread at the first Redis outage, and the beat looked dead for good."""
+    from tasks.ops import _write
+
+    monkeypatch.setenv("NOTIFIER_BROKER_URL", redis_server.url(0))
+    monkeypatch.setenv("NOTIFIER_DATA_DIR", str(tmp_path))
+    redis_server.stop()
+    with caplog.at_level("WARNING", logger="notifier.ops"):
+        _write(Heartbeat("beat", "beat-1@a"))
+    assert [r.heartbeat for r in caplog.records if r.getMessage() == "heartbeat not written"] == ["beat-1@a"]
+    redis_server.start()
+    _write(Heartbeat("beat", "beat-1@a"))
+    assert [
+        b.name for b in heartbeat_store(Settings(broker_url=redis_server.url(0), data_dir=tmp_path)).read("beat")
+    ] == ["beat-1@a"]
