@@ -23,7 +23,7 @@ from pathlib import Path
 
 from notifier.ingest.registry import get_adapter
 from notifier.screening import matching, names, translit
-from notifier.screening.matching import Index, designation_party, make_party
+from notifier.screening.matching import Index, collector_paused, designation_party, make_party
 
 LISTS = {
     "us_ofac_sdn": "ofac/sdn_csv/2024-02-23_sdn.csv",
@@ -73,9 +73,10 @@ def cold() -> None:
 def screen(index: Index, records: list[dict]) -> tuple[float, dict[int, set[str]]]:
     started = time.perf_counter()
     found: dict[int, set[str]] = {}
-    for p in records:
-        for hit in index.screen(designation_party(p)):
-            found.setdefault(hit.entry.ref, set()).add(f"{p['_source']}:{p['key']}")
+    with collector_paused():  # as `notifier screen`, a watchlist import and the API do
+        for p in records:
+            for hit in index.screen(designation_party(p)):
+                found.setdefault(hit.entry.ref, set()).add(f"{p['_source']}:{p['key']}")
     return time.perf_counter() - started, found
 
 
@@ -94,7 +95,8 @@ def main() -> None:
 
     cold()
     wall, cpu = time.perf_counter(), time.process_time()
-    index = Index(entries)
+    with collector_paused():
+        index = Index(entries)
     _, found = screen(index, every)
     import_wall, import_cpu = time.perf_counter() - wall, time.process_time() - cpu
     missed = [i for i, key in expected.items() if key not in found.get(i, set())]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from notifier.screening.matching import DEFAULT_THRESHOLD, Hit, Index, designation_party
+from notifier.screening.matching import DEFAULT_THRESHOLD, Hit, Index, collector_paused, designation_party
 from notifier.screening.watchlists import WatchlistError, active_designations, entry_party, parse_csv
 
 
@@ -54,13 +54,14 @@ def screen_entries(
     threshold: float = DEFAULT_THRESHOLD,
 ) -> tuple[list[dict[str, Any]], int, set[str]]:
     """Hits of parsed counterparty rows on (source, payload) designations, best first per counterparty."""
-    index = Index(entry_party({**e, "id": n}) for n, e in enumerate(entries))
     rows, records, sources = [], 0, set()
-    for source, payload in designations:
-        records += 1
-        sources.add(source)
-        for hit in index.screen(designation_party(payload), threshold):
-            rows.append(hit_row(entries[hit.entry.ref], source, payload, hit))
+    with collector_paused():
+        index = Index(entry_party({**e, "id": n}) for n, e in enumerate(entries))
+        for source, payload in designations:
+            records += 1
+            sources.add(source)
+            for hit in index.screen(designation_party(payload), threshold):
+                rows.append(hit_row(entries[hit.entry.ref], source, payload, hit))
     rows.sort(key=lambda r: (r["line"], -r["score"], r["source"], str(r["key"])))
     return rows, records, sources
 

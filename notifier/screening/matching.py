@@ -11,9 +11,11 @@ four letters) to entries, so a designation is compared only with entries sharing
 
 from __future__ import annotations
 
+import gc
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from operator import itemgetter
@@ -647,6 +649,20 @@ class Index:
                 hit.subject = subject
                 hits.append(hit)
         return sorted(hits, key=lambda h: (-h.score, str(h.entry.ref)))
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Screen a whole list with Python's cycle collector paused: screening allocates millions of small
+    objects (name forms, candidate counts) and makes no cycles, and each collection would walk every live
+    object (the parsed records too): about a third of a 10,000 x 24,000 run."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def screen_payload(index: Index, payload: dict[str, Any], threshold: float = DEFAULT_THRESHOLD) -> list[Hit]:

@@ -32,7 +32,15 @@ from notifier.errors import NotifierError
 from notifier.ingest.canonical import dumps
 from notifier.records import ENTITY_TYPES
 from notifier.screening.countries import country_code
-from notifier.screening.matching import Hit, Index, Party, designation_party, make_party, parse_date
+from notifier.screening.matching import (
+    Hit,
+    Index,
+    Party,
+    collector_paused,
+    designation_party,
+    make_party,
+    parse_date,
+)
 from notifier.screening.review import note_hits
 from notifier.store.models import Record, Watchlist, WatchlistEntry
 from notifier.timeutil import utcnow
@@ -261,7 +269,8 @@ def load_index(session: Session, subscriber: str) -> tuple[Index, dict[int, Watc
     for e in entries:
         session.expunge(e)
     by_id = {e.id: e for e in entries}
-    index = Index(entry_party(e) for e in entries)
+    with collector_paused():
+        index = Index(entry_party(e) for e in entries)
     with _LOCK:
         _INDEXES[cache_key] = (version, index, by_id)
     return index, by_id
@@ -370,9 +379,10 @@ def screen_all(
     """Every active designation of every list screened against a watchlist (the import report); pairs a
     reviewer marked false positive, unchanged since, are left out."""
     found = []
-    for source, payload in active_designations(session):
-        for hit in index.screen(designation_party(payload), threshold):
-            found.append((hit_view(hit, entries, source, payload), payload))
+    with collector_paused():
+        for source, payload in active_designations(session):
+            for hit in index.screen(designation_party(payload), threshold):
+                found.append((hit_view(hit, entries, source, payload), payload))
     noted = note_hits(session, subscriber, found)
     kept = [view for (view, _), n in zip(found, noted, strict=True) if n.state != "suppressed"]
     return sorted(kept, key=lambda v: (-v["score"], v["entry"]["name"], v["designation"]["source"]))

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from notifier.screening.matching import DEFAULT_THRESHOLD, Index, designation_party
+from notifier.screening.matching import DEFAULT_THRESHOLD, Index, collector_paused, designation_party
 from notifier.screening.watchlists import WatchlistError, entry_party, parse_csv
 from notifier.store.models import Record, SourceState
 from notifier.timeutil import utcnow
@@ -330,20 +330,21 @@ async def api_screen(request: Request, who: Principal = Depends(api_reader)) -> 
         raise HTTPException(422, "threshold: between 0.5 and 1.0")
     for i, e in enumerate(entries):
         e["id"] = i
-    index = Index(entry_party(e) for e in entries)
     results: list[list[dict[str, Any]]] = [[] for _ in entries]
-    for source, payload, party in _designations(request.app.state.ctx):
-        for hit in index.screen(party, threshold):
-            results[hit.entry.ref].append(
-                {
-                    "source": source,
-                    "key": payload.get("key"),
-                    "name": payload.get("name"),
-                    "entity_type": payload.get("entity_type"),
-                    "programs": payload.get("programs") or [],
-                    **hit.as_dict(),
-                }
-            )
+    with collector_paused():
+        index = Index(entry_party(e) for e in entries)
+        for source, payload, party in _designations(request.app.state.ctx):
+            for hit in index.screen(party, threshold):
+                results[hit.entry.ref].append(
+                    {
+                        "source": source,
+                        "key": payload.get("key"),
+                        "name": payload.get("name"),
+                        "entity_type": payload.get("entity_type"),
+                        "programs": payload.get("programs") or [],
+                        **hit.as_dict(),
+                    }
+                )
     return {
         "threshold": threshold,
         "problems": problems,
