@@ -297,7 +297,7 @@ def name_similarity(a: NameForms, b: NameForms) -> float:
             best = max(best, _align(ra, rb), spacing)
     if best < 1.0 and a.script != b.script:  # Arabic or katakana against Latin: what both scripts keep
         kana = "kana" in (a.script, b.script)
-        best = max(best, LOSSY * _sound_similarity(_sounds(a, kana), _sounds(b, kana)))
+        best = max(best, LOSSY * _sound_similarity(_sounds(a, kana, kana), _sounds(b, kana, kana)))
     return best
 
 
@@ -305,21 +305,19 @@ LOSSY = 0.95  # a name matched only on the consonants a script without vowels ke
 
 
 _SUN = frozenset("tdrzsln")  # Latin initials of the Arabic "sun" letters the article assimilates to
-_KANA_SOUNDS = str.maketrans("cj", "td")  # katakana writes "ti", "di" as "chi", "ji" (プーチン, ウラジーミル)
 
 
 @lru_cache(maxsize=200_000)
-def _sounds(f: NameForms, kana: bool = False) -> tuple[str, ...]:
+def _sounds(f: NameForms, kana: bool = False, vowel: bool = False) -> tuple[str, ...]:
     """Sounds of the name's words; read as katakana would write them when compared with katakana ("Ivanov"
-    / "iwanofu": w is v; "Putin" / "puchin": ch is t)."""
-    if not kana:
-        return sounds(f.tokens, abjad=f.script == "abjad")
-    found = sounds(tuple(t.replace("w", "v") for t in f.tokens), abjad=f.script == "abjad")
-    return tuple(s.translate(_KANA_SOUNDS) for s in found)
+    / "iwanofu": w is v; "Putin" / "puchin": ch is t), with each word's first vowel when scoring against it."""
+    return sounds(f.tokens, abjad=f.script == "abjad", kana=kana, vowel=vowel, written_kana=f.script == "kana")
 
 
 @lru_cache(maxsize=500_000)
 def _sound_sim(a: str, b: str) -> float:
+    if "|" in a or "|" in b:  # a katakana word offering two first vowels: the better
+        return max(_sound_sim(x, y) for x in a.split("|") for y in b.split("|"))
     if a == b:
         return 1.0
     if min(len(a), len(b)) < 3:
@@ -327,14 +325,19 @@ def _sound_sim(a: str, b: str) -> float:
     return Indel.normalized_similarity(a, b)
 
 
+def _consonants(words: list[str]) -> int:
+    return sum(len(w) for w in words) - sum(w.count(v) for w in words for v in "aiu")  # vowels kept for katakana
+
+
 def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     """Consonant sounds aligned word by word, or glued: one word in one script may be two in another
     ("عبدالرقیب" / "ABDUL RAQIB"). A name must keep enough letters to say anything (>= 5 consonants)."""
-    if not a or not b or min(sum(map(len, a)), sum(map(len, b))) < 5:
+    first_a, first_b = [w.split("|")[0] for w in a], [w.split("|")[0] for w in b]  # a katakana word's first reading
+    if not a or not b or min(_consonants(first_a), _consonants(first_b)) < 5:
         return 0.0
     glued = 0.0
     if len(a) != len(b):
-        ja, jb = _DOUBLES.sub(_ONE, "".join(a)), _DOUBLES.sub(_ONE, "".join(b))
+        ja, jb = _DOUBLES.sub(_ONE, "".join(first_a)), _DOUBLES.sub(_ONE, "".join(first_b))
         glued = Indel.normalized_similarity(ja, jb) if ja[:1] == jb[:1] else 0.0
     return max(_align_with(a, b, _sound_sim), glued if glued >= 0.93 else 0.0)
 
@@ -440,6 +443,17 @@ def _glue(a: str, b: str, sound: bool) -> str:
     return _DOUBLES.sub(_ONE, a + b) if sound else a + b
 
 
+@lru_cache(maxsize=500_000)
+def _sound_keys(w: str) -> frozenset[str]:
+    """Keys one word's consonants are found by: the consonants, and (four or more) each with one left out, so
+    that a consonant one script writes and the other does not ("Network" / "netowaku", "Iljinykh" /
+    "irinuifu") or writes otherwise still meets."""
+    keys = {"%" + w}
+    if len(w) >= 4:
+        keys.update("%-" + w[:i] + w[i + 1 :] for i in range(len(w)))
+    return frozenset(keys)
+
+
 @lru_cache(maxsize=200_000)
 def _posted(words: tuple[str, ...], sound: bool = False, glue: tuple[str, ...] | None = None) -> frozenset[str]:
     """Keys an entry's name is filed under: each word's keys, and two neighbours glued ("+novovyatka"; from
@@ -447,7 +461,7 @@ def _posted(words: tuple[str, ...], sound: bool = False, glue: tuple[str, ...] |
     p = "%" if sound else ""
     keys: set[str] = set()
     for w in words:
-        keys |= {p + w} if sound else _token_keys(w)
+        keys |= _sound_keys(w) if sound else _token_keys(w)
     glue = words if glue is None else glue
     keys.update(p + "+" + _glue(a, b, sound) for a, b in zip(glue, glue[1:], strict=False))
     return frozenset(keys)
@@ -458,7 +472,7 @@ def _units(words: tuple[str, ...], sound: bool = False, glue: tuple[str, ...] | 
     """What a subject's name is looked up by: each word (weight 1), each word as an entry's two words glued,
     and two neighbours glued as an entry's one word (weight 2: "Novo Vyatka" ~ "Novovyatka" both ways)."""
     p = "%" if sound else ""
-    units: list[Unit] = [(frozenset({p + w}) if sound else _token_keys(w), 1, p + w) for w in words]
+    units: list[Unit] = [(_sound_keys(w) if sound else _token_keys(w), 1, p + w) for w in words]
     units += [(frozenset({p + "+" + w}), 2, p + "+" + w) for w in words]
     glue = words if glue is None else glue
     for a, b in zip(glue, glue[1:], strict=False):
@@ -560,8 +574,8 @@ class _Postings:
 
 @lru_cache(maxsize=200_000)
 def _sound_words(f: NameForms, kana: bool = False) -> tuple[str, ...]:
-    """The consonant sounds of a name's words that say something (three letters or more)."""
-    return tuple(w for w in _sounds(f, kana) if len(w) >= 3)
+    """The consonant sounds of a name's words that say something (two letters or more: "Asim" is "sm")."""
+    return tuple(w for w in _sounds(f, kana) if len(w) >= 2)
 
 
 @lru_cache(maxsize=200_000)
@@ -571,9 +585,7 @@ def _sound_glue(f: NameForms, kana: bool = False) -> tuple[str, ...]:
         return _sounds(f, kana)
     # The article stays on a "moon" letter ("Abdulqadir") and melts into a "sun" letter ("Shamsuddin").
     tokens = tuple(t[2:] if t.startswith("al") and t[2:3] in _SUN else t for t in f.tokens)
-    tokens = tuple(t.replace("w", "v") for t in tokens) if kana else tokens
-    found = sounds(tokens)
-    return tuple(s.translate(_KANA_SOUNDS) for s in found) if kana else found
+    return sounds(tokens, kana=kana)
 
 
 class Index:

@@ -248,27 +248,72 @@ _NOT_CONSONANT = re.compile(r"[aeiouyw\d]+")
 PARTICLES = frozenset("al el ul ad ar as at az an ash bin ben ibn bint bn abn bnt ould wuld".split())
 
 
+_FINAL_H = re.compile(r"(?<=[aeiou])h$")  # "Abdullah" / "Abdulla" / katakana "abudura": a final h is not heard
+_SOFT_C = re.compile(r"c(?=[eiy])")  # a Latin c is s before e, i, y ("Central", katakana "sentoraru") ...
+_HARD_C = re.compile(r"c(?!h)")  # ... and k elsewhere ("Democratic"); ch stays one sound
+
+
 @lru_cache(maxsize=500_000)
 def sound(token: str) -> str:
     """A token's consonants as a script without written vowels keeps them ("Mohammed", "Muhammad", Arabic
     "mhmd" -> "mhmd"; "Lavrov" and katakana "raburofu" -> "rbrb")."""
+    token = _HARD_C.sub("k", _SOFT_C.sub("s", _FINAL_H.sub("", token)))
     for old, new in _SOUND_STEPS:
         token = token.replace(old, new)
     return _NOT_CONSONANT.sub("", _DOUBLES.sub(_ONE, token))  # "Kakwavu" keeps both k: "kkb"
 
 
-def sounds(words: tuple[str, ...], abjad: bool = False) -> tuple[str, ...]:
-    """The sounds of a name's words, particles off; an Arabic-script word's glued article too ("altkryty")."""
+# Katakana cannot write a final "ng" apart from "n" ("カン" is Kang) and writes ti, di, zi as chi, ji, ji
+# ("プーチン" Putin, "ウラジーミル" Vladimir, "ワジリ" Waziri): compared with katakana, those sounds are one.
+_KANA_NG = re.compile(r"ng")
+_KANA_SOUNDS = str.maketrans("cjz", "tdd")
+
+
+def sounds(
+    words: tuple[str, ...], abjad: bool = False, kana: bool = False, vowel: bool = False, written_kana: bool = False
+) -> tuple[str, ...]:
+    """The sounds of a name's words, particles off; an Arabic-script word's glued article too ("altkryty").
+    With `kana`, as katakana would keep them (w is v; ng is n; ch, j, z are d); with `vowel`, each word's first
+    vowel too (katakana writes vowels: see `_with_vowel`; `written_kana`: the words are katakana read)."""
     out = []
     for w in words:
         if w in PARTICLES:
             continue
         if abjad and w.startswith("al") and len(w) > 4:
             w = w[2:]
+        if kana:
+            w = _KANA_NG.sub("n", w.replace("w", "v"))
         s = sound(w)
+        if kana and s:
+            s = s.translate(_KANA_SOUNDS)
+            s = _with_vowel(w, s, written_kana) if vowel else s
         if s:
             out.append(s)
     return tuple(out)
+
+
+_FIRST_VOWEL = re.compile(r"[aeiou]")
+_VOWEL_CLASS = str.maketrans("aeiou", "aiiuu")
+
+
+_EPENTHETIC = re.compile(r"[^aeiou][uo](?=[^aeiouy])")  # "kurasunofu": the u of "ku" may stand for no vowel
+
+
+def _with_vowel(word: str, consonants: str, written_kana: bool = False) -> str:
+    """Katakana writes vowels: the word's first one (a; e or i; o or u) kept beside its consonants, so that
+    "Mahmoud" (mahumudo) is not "Mohammad" (mohammado) nor "Fazil" "Abdul" once vowels are gone. Katakana
+    puts a u or o between consonants Latin writes together ("Krasnov", "kurasunofu"): a word so begun also
+    offers its next vowel ("kursnb|karsnb"; `sound_sim` takes the better)."""
+    vowel = _FIRST_VOWEL.search(word)
+    if not vowel:
+        return consonants
+    cls = vowel[0].translate(_VOWEL_CLASS)
+    found = cls + consonants if vowel.start() == 0 else consonants[0] + cls + consonants[1:]
+    if written_kana and vowel.start() and _EPENTHETIC.match(word, vowel.start() - 1):
+        later = _FIRST_VOWEL.search(word, vowel.start() + 1)
+        if later:
+            found += "|" + consonants[0] + later[0].translate(_VOWEL_CLASS) + consonants[1:]
+    return found
 
 
 def name_keys(name: str) -> set[str]:

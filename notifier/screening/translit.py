@@ -66,6 +66,14 @@ _KATAKANA_SOUNDS = {
     "ツァ": "tsa", "ツィ": "tsi", "ツェ": "tse", "ツォ": "tso", "イェ": "ye", "クァ": "kwa", "グァ": "gwa",
 }  # fmt: skip
 _KATAKANA_RE = re.compile("|".join(sorted(_KATAKANA_SOUNDS, key=len, reverse=True)))
+# Whole katakana words that are Arabic particles ("アル・カーイダ": "al-Qaida"; "ビン" reads as "bin" already).
+_KATAKANA_WORDS = {"アル": "al", "エル": "el", "ウル": "ul", "イブン": "ibn", "ビント": "bint"}
+# "フ" before another consonant is an Arabic or Persian h ("アフマド" Ahmad, "アフンド" Akhund, "フロモフ" Khromov),
+# not an f; before "ス" it stays f (Russian "-ovsky": "ペトロフスキー").
+_FU_H = re.compile(r"フ(?=[カ-ヂツ-モヤ-ロワ-ヴ])(?![カキクケコスツ])")
+# "ウラジ-" is Vladi- (Vladimir, Vladislav): katakana drops the initial v before l.
+_VLADI = re.compile(r"^ウラジ")
+_N_LABIAL = re.compile(r"n(?=[bmp])")  # "モハンマド" is Mohammad: ン before m, b, p is m (Hepburn writes it so)
 
 
 def has_kana(text: str) -> bool:
@@ -91,6 +99,9 @@ def _kakasi():  # noqa: ANN202 - pykakasi has no types; loaded on first Japanese
 @lru_cache(maxsize=100_000)
 def _japanese_word(word: str) -> str:
     """One word read by pykakasi (cached: the lists' Japanese names share most of their words)."""
+    if word in _KATAKANA_WORDS:
+        return _KATAKANA_WORDS[word]
+    word = _FU_H.sub("h", _VLADI.sub("vラジ", word))
     word = _KATAKANA_RE.sub(lambda m: _KATAKANA_SOUNDS[m[0]], word)
     # Kanji words stay apart ("chugoku sekiyu"); kana sounds of one foreign word are glued back together.
     items = _kakasi().convert(word)
@@ -100,6 +111,7 @@ def _japanese_word(word: str) -> str:
 def japanese(text: str) -> str:
     """Hepburn without long vowels, as companies and foreign names are written ("Shoji", not "Shouji")."""
     words = " ".join(map(_japanese_word, re.split(r"[\s・、，,･=＝]+", text.replace("ッ", "").replace("ー", ""))))
+    words = _N_LABIAL.sub("m", words)
     for long, short in (("ou", "o"), ("uu", "u"), ("aa", "a"), ("ii", "i"), ("ee", "e")):
         words = words.replace(long, short)
     return " ".join(words.split())
@@ -118,7 +130,7 @@ def _hangul(run: str) -> str:
 
 
 def _arabic(text: str) -> str:
-    text = _AR_MARKS.sub("", text)
+    text = _AR_MARKS.sub("", text).replace("الله", "اللاه")  # Allah's long a is not written ("Abdullah")
     return "".join(_AR.get(ch, ch) for ch in text)
 
 
