@@ -11,14 +11,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
-
 from notifier.ops.health import ago, beat_state, worker_state
 from notifier.ops.heartbeat import Heartbeat, Unreachable, heartbeat_store, stale_after
 from notifier.ops.queues import QUEUES, queue_lengths
 from notifier.redact import scrub
-from notifier.store.models import Delivery, Snapshot, SourceState
+from notifier.store.dbapi import Reader, open_reader, utc
 from notifier.timeutil import utcnow
 
 if TYPE_CHECKING:  # the pipeline is not needed to read a status (`notifier status` starts faster)
@@ -31,6 +28,21 @@ RELAY_TASK = "relay"  # the heartbeat the relay task leaves: proof that beat sch
 
 def is_stale(schedule: float, last_success: datetime | None, now: datetime) -> bool:
     return last_success is not None and (now - last_success).total_seconds() > STALE_FACTOR * schedule
+
+
+@dataclass
+class SourceState:
+    """What a status reads of a source's stored state (store.models.SourceState's columns of the same names),
+    read with plain SQL: importing SQLAlchemy and the models cost `notifier status` more than its goal."""
+
+    source: str
+    last_poll_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_change_at: datetime | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    consecutive_failures: int = 0
+    record_count: int | None = None
 
 
 def source_problems(state: SourceState | None, schedule: float, failure_threshold: int, now: datetime) -> list[str]:
@@ -205,35 +217,36 @@ def _process_dict(p: ProcessHealth, now: datetime) -> dict[str, Any]:
     }
 
 
-def _sources(ctx: Context, session: Session, now: datetime) -> list[SourceHealth]:
+def _sources(ctx: Context, db: Reader, now: datetime) -> list[SourceHealth]:
     settings = ctx.settings
-    states = {s.source: s for s in session.execute(select(SourceState)).scalars()}
-    totals = {
-        row.source: row
-        for row in session.execute(
-            select(
-                Snapshot.source,
-                func.max(Snapshot.id).label("last_id"),
-                func.sum(Snapshot.added).label("added"),
-                func.sum(Snapshot.removed).label("removed"),
-                func.sum(Snapshot.amended).label("amended"),
-                func.sum(case((Snapshot.status == "quarantined", 1), else_=0)).label("quarantines"),
-            ).group_by(Snapshot.source)
+    states = {
+        row[0]: SourceState(row[0], utc(row[1]), utc(row[2]), utc(row[3]), row[4], row[5], row[6] or 0, row[7])
+        for row in db.rows(
+            "SELECT source, last_poll_at, last_success_at, last_change_at, last_status, last_error, "
+            "consecutive_failures, record_count FROM source_state"
         )
     }
-    durations = dict(
-        session.execute(
-            select(Snapshot.source, Snapshot.duration_ms).where(Snapshot.id.in_([t.last_id for t in totals.values()]))
-        ).all()
+    totals = {
+        source: (last_id, added, removed, amended, quarantines)
+        for source, last_id, added, removed, amended, quarantines in db.rows(
+            "SELECT source, max(id), sum(added), sum(removed), sum(amended), "
+            "sum(CASE WHEN status = 'quarantined' THEN 1 ELSE 0 END) FROM snapshot GROUP BY source"
+        )
+    }
+    last_ids = [t[0] for t in totals.values()]
+    durations = (
+        dict(db.rows(f"SELECT source, duration_ms FROM snapshot WHERE id IN ({db.marks(len(last_ids))})", last_ids))
+        if last_ids
+        else {}
     )
     out = []
     for sid, cfg in sorted(ctx.sources.items()):
         st = states.get(sid)
         health = SourceHealth(sid, cfg.enabled, cfg.schedule, st)
         if sid in totals:
-            t = totals[sid]
-            health.changes = {k: int(getattr(t, k) or 0) for k in ("added", "removed", "amended")}
-            health.quarantines = int(t.quarantines or 0)
+            _last, added, removed, amended, quarantines = totals[sid]
+            health.changes = {"added": int(added or 0), "removed": int(removed or 0), "amended": int(amended or 0)}
+            health.quarantines = int(quarantines or 0)
         if durations.get(sid) is not None:
             health.last_duration = durations[sid] / 1000
         if cfg.enabled:
@@ -242,24 +255,21 @@ def _sources(ctx: Context, session: Session, now: datetime) -> list[SourceHealth
     return out
 
 
-def _outbox(ctx: Context, session: Session, now: datetime) -> OutboxHealth:
+def _outbox(ctx: Context, db: Reader, now: datetime) -> OutboxHealth:
     box = OutboxHealth()
-    for ctype, status, rows, retries in session.execute(
-        select(
-            Delivery.channel_type,
-            Delivery.status,
-            func.count(),
-            func.sum(case((Delivery.attempts > 1, Delivery.attempts - 1), else_=0)),
-        ).group_by(Delivery.channel_type, Delivery.status)
+    for ctype, status, rows, retries in db.rows(
+        "SELECT channel_type, status, count(*), sum(CASE WHEN attempts > 1 THEN attempts - 1 ELSE 0 END) "
+        "FROM delivery GROUP BY channel_type, status"
     ):
         box.rows[(ctype or "", status)] = rows
         box.retries[ctype or ""] = box.retries.get(ctype or "", 0) + int(retries or 0)
-    became_due = func.coalesce(Delivery.due_at, Delivery.created_at)
-    box.oldest_due = session.scalar(
-        select(func.min(became_due)).where(
-            Delivery.status.in_([*UNSENT, "held"]), (Delivery.due_at.is_(None)) | (Delivery.due_at <= now)
-        )
+    waiting = [*UNSENT, "held"]
+    [(oldest,)] = db.rows(
+        f"SELECT min(coalesce(due_at, created_at)) FROM delivery WHERE status IN ({db.marks(len(waiting))}) "
+        "AND (due_at IS NULL OR due_at <= ?)",
+        [*waiting, db.stamp(now)],
     )
+    box.oldest_due = utc(oldest)
     dead = box.count("dead")
     if dead:
         box.problems.append(
@@ -328,8 +338,8 @@ def _hand_over(beats: list[ProcessHealth]) -> None:
 def collect(ctx: Context, now: datetime | None = None) -> Report:
     """Read everything once; the database must answer, the broker and heartbeats may fail (and are reported)."""
     now = now or utcnow()
-    with Session(ctx.engine) as session:
-        report = Report(at=now, sources=_sources(ctx, session, now), outbox=_outbox(ctx, session, now))
+    with open_reader(ctx.settings.db_url, getattr(ctx, "engine", None)) as db:
+        report = Report(at=now, sources=_sources(ctx, db, now), outbox=_outbox(ctx, db, now))
     try:
         report.queues = queue_lengths(ctx.settings)
     except Unreachable as exc:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -13,13 +12,10 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from notifier.errors import ConfigError
-
-VERSION_RE = re.compile(r'^(revision|down_revision) = "([^"]+)"$', re.M)
+from notifier.store.dbapi import MIGRATIONS, head_revision
 
 if TYPE_CHECKING:
     from alembic.config import Config
-
-MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - SQLAlchemy event signature
@@ -66,15 +62,6 @@ def alembic_config(url: str) -> Config:
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return cfg
-
-
-def head_revision() -> str | None:
-    """The newest migration, read from the version files (the one no other names as its down_revision)."""
-    found = [(VERSION_RE.findall(p.read_text()), p) for p in (MIGRATIONS / "versions").glob("*.py")]
-    revisions = {dict(pairs).get("revision") for pairs, _ in found} - {None}
-    downs = {dict(pairs).get("down_revision") for pairs, _ in found}
-    heads = revisions - downs
-    return heads.pop() if len(heads) == 1 else None
 
 
 def _current(engine: Engine) -> str | None:
