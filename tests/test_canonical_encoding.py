@@ -96,3 +96,16 @@ def test_every_record_of_the_real_lists_keeps_its_canonical_bytes_and_hash() -> 
                 differ.append((name, path.name, record.key))
     assert not differ, differ[:10]
     assert checked > 100_000 and lists > 30, (checked, lists)
+
+
+def test_lists_of_strings_sort_by_their_json_whatever_characters_they_hold() -> None:
+    """The fast sort of string lists (no encoding) gives the order and de-duplication of sorting by JSON."""
+    import random
+
+    rng = random.Random(15)
+    alphabet = ['"', "\\", "\x00", "\x1f", "\x7f", "\xa0", "\u2028", "a", "B", "é", "\U0001f600", " ", "-", "z"]
+    for _ in range(5000):
+        items = ["".join(rng.choices(alphabet, k=rng.randint(1, 4))) for _ in range(rng.randint(2, 5))]
+        folded = [" ".join(s.split()) for s in items]
+        expected = canonical._sorted_by_json([s for s in folded if s])
+        assert canonical._string_list(items) == expected, items

@@ -40,9 +40,7 @@ _ORJSON_OPTIONS = (
     | orjson.OPT_PASSTHROUGH_DATACLASS
     | orjson.OPT_PASSTHROUGH_SUBCLASS
 )
-_ORJSON_DIFFERS = re.compile(rb"null|[0-9][eE]-")
-# What JSON escapes. Without it, _dumps(s) is '"' + s + '"', so strings sort by s + '"' as by their JSON.
-_ESCAPED = re.compile(r'[\x00-\x1f"\\]')
+_NEGATIVE_EXPONENT = re.compile(rb"[0-9][eE]-")
 
 
 def canonical(value: Any) -> Any:
@@ -155,7 +153,10 @@ def _string_list(values: Any) -> list[str] | None:
             items.append(v)
     if len(items) < 2:
         return items
-    if _ESCAPED.search("".join(items)):
+    joined = "".join(items)
+    # JSON escapes '"', '\\' and control characters (all unprintable). Without them, _dumps(s) is '"' + s + '"',
+    # so strings sort by s + '"' as by their JSON; unprintable text (rare) is sorted by its JSON, the same order.
+    if '"' in joined or "\\" in joined or not joined.isprintable():
         return _sorted_by_json(items)
     return [s[:-1] for s in sorted({s + '"' for s in items})]  # also removes exact duplicates
 
@@ -181,7 +182,9 @@ def _orjson_dumps(value: Any) -> bytes | None:
         out = orjson.dumps(value, default=_not_plain, option=_ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError included
         return None
-    return None if _ORJSON_DIFFERS.search(out) else out
+    if b"null" in out or ((b"e-" in out or b"E-" in out) and _NEGATIVE_EXPONENT.search(out)):
+        return None  # substring tests first: a regex alternation scanning every byte cost more than orjson
+    return out
 
 
 def _not_plain(value: Any) -> Any:
