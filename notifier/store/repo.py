@@ -117,55 +117,34 @@ _UPSERT_SQL = (
 )
 
 
-def _upsert(session: Session, rows: list[dict[str, Any]], fresh: bool = False) -> None:
-    """Insert or update record rows as a driver-level executemany in the session's transaction.
+def _upsert(session: Session, rows: list[tuple[Any, ...]], fresh: bool = False) -> None:
+    """Insert or update record rows (tuples in _UPSERT_COLUMNS order) in the session's transaction.
 
-    The same statement on SQLite and PostgreSQL; SQLAlchemy's per-row parameter processing was most of a
-    baseline's commit (a million rows), so only the two timestamps (one value per batch) go through its types.
+    A driver-level executemany, the same statement on SQLite and PostgreSQL: SQLAlchemy's per-row parameter
+    processing was most of a baseline's commit (a million rows); the timestamps come from `_stamp`.
     `fresh`: the source has no row at all (a first snapshot), so a plain INSERT (PostgreSQL: COPY) does.
     """
     if not rows:
         return
     connection = session.connection()
     dialect = connection.dialect
-    table = Record.__table__
-    stamp = {
-        name: table.c[name].type.dialect_impl(dialect).bind_processor(dialect) or (lambda value: value)
-        for name in ("first_seen", "updated_at")
-    }
-    stamps: dict[tuple[str, Any], Any] = {}
-
-    def stamped(name: str, value: Any) -> Any:
-        key = (name, value)
-        if key not in stamps:
-            stamps[key] = stamp[name](value)
-            if fresh and dialect.name == "postgresql" and getattr(value, "tzinfo", None) is not None:
-                # COPY reads text: the UTC wall time an INSERT stores in a UTC session (the service's clock)
-                stamps[key] = value.astimezone(UTC).replace(tzinfo=None)
-        return stamps[key]
-
-    params = [
-        (
-            r["source"],
-            r["key"],
-            r["kind"],
-            r["name"],
-            r["hash"],
-            r["payload"],
-            r.get("raw_digest"),
-            stamped("first_seen", r["first_seen"]),
-            stamped("updated_at", r["updated_at"]),
-        )
-        for r in rows
-    ]
     if fresh and dialect.name == "postgresql":
         with connection.connection.dbapi_connection.cursor() as cursor, cursor.copy(_COPY_SQL) as copy:
-            for row in params:
+            for row in rows:
                 copy.write_row(row)
         return
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (_INSERT_SQL if fresh else _UPSERT_SQL).format(marks=", ".join([mark] * len(_UPSERT_COLUMNS)))
-    connection.exec_driver_sql(sql, params)  # an executemany that the engine's events still see
+    connection.exec_driver_sql(sql, rows)  # an executemany that the engine's events still see
+
+
+def _stamp(session: Session, column: str, value: Any, fresh: bool) -> Any:
+    """A timestamp as the driver is given it for `column` (processed once per snapshot, not once per row)."""
+    dialect = session.connection().dialect
+    if fresh and dialect.name == "postgresql" and getattr(value, "tzinfo", None) is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)  # COPY reads text: what an INSERT stores (UTC session)
+    process = Record.__table__.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    return process(value) if process else value
 
 
 def _has_rows(session: Session, source: str) -> bool:
@@ -241,23 +220,11 @@ def write_records(session: Session, accepted: Accepted) -> list[dict[str, Any]]:
         )
     changes: list[dict[str, Any]] = []
     fresh = accepted.baseline and not _has_rows(session, source)  # nothing to update: insert (COPY) only
+    first_seen, updated_at = (_stamp(session, column, now, fresh) for column in ("first_seen", "updated_at"))
     for batch in _batches(iter(scan.spill)):
         rows = []
         for key, digest, payload_json, raw_digest, kind, name in batch:
-            rows.append(
-                dict(
-                    source=source,
-                    key=key,
-                    kind=kind,
-                    name=name,
-                    hash=digest,
-                    payload=payload_json,
-                    raw_digest=raw_digest,
-                    first_seen=now,
-                    updated_at=now,
-                    removed_at=None,
-                )
-            )
+            rows.append((source, key, kind, name, digest, payload_json, raw_digest, first_seen, updated_at))
             if accepted.baseline or key in moved_new:
                 continue
             payload = json.loads(payload_json)
