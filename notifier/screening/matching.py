@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import chain
 from operator import itemgetter
 from typing import Any
 
@@ -501,15 +502,18 @@ class _Postings:
         self.keys: dict[str, list[int]] = defaultdict(list)
         self.readings: list[tuple[int, int]] = []
         self._sets: dict[str, set[int]] = {}
-        self._widths: set[int] = set()  # the word counts readings have
-        self._least: dict[int, int] = {}  # subject's word count -> the fewest shared words any reading needs
+        self._entry: list[int] = []  # reading -> entry
+        self._width: list[int] = []  # reading -> its word count
+        self._need: dict[tuple[int, int], list[int]] = {}  # (subject's words, slack) -> shared words needed by width
+        self._looked: dict[Unit, tuple[tuple[int, ...], tuple[list[str], int] | None]] = {}  # see _look
 
     def add(self, entry: int, keys: frozenset[str], words: int) -> None:
         rid = len(self.readings)
         self.readings.append((entry, words))
-        if words not in self._widths:
-            self._widths.add(words)
-            self._least.clear()
+        self._entry.append(entry)
+        self._width.append(words)
+        self._looked.clear()
+        self._need.clear()
         for key in keys:
             self.keys[key].append(rid)
 
@@ -519,6 +523,27 @@ class _Postings:
             found = self._sets[key] = set(self.keys[key])
         return found
 
+    def _look(self, unit: Unit) -> tuple[tuple[int, ...], tuple[list[str], int] | None]:
+        """What one unit adds: the readings it proposes (each `weight` times), or the keys of a common word
+        counted only for readings proposed otherwise; neither when no key is posted. Cached per unit: the
+        same words come back in thousands of names."""
+        keys, weight, word = unit
+        keys_of = self.keys
+        exact = keys_of.get(word)
+        present = [k for k in keys if k in keys_of]
+        if not present:
+            return (), None
+        if exact is not None and len(exact) > MAX_POSTINGS:
+            return (), ([k for k in present if k == word or k[0] == "~"], weight)
+        rids: set[int] = set()
+        for k in present:
+            posted = keys_of[k]
+            if len(posted) <= MAX_POSTINGS:
+                rids.update(posted)
+        if rids:
+            return tuple(rids) * weight, None
+        return (), (present, weight)
+
     def propose(self, units: list[Unit], words: int, slack: int, found: set[int]) -> None:
         """Entries whose reading shares enough of the subject's words. Rare words propose; a common word
         ("bank", "mohammed": more than MAX_POSTINGS readings, its spellings not looked up) only counts for
@@ -526,27 +551,19 @@ class _Postings:
 
         Counting runs in C (Counter over each unit's readings, set intersections for common words): a
         screening run proposes millions of (word, reading) pairs."""
-        counts: Counter[int] = Counter()
+        proposed: list[tuple[int, ...]] = []
         common: list[tuple[list[str], int]] = []
-        keys_of = self.keys
-        for keys, weight, word in units:
-            exact = keys_of.get(word)
-            present = [k for k in keys if k in keys_of]
-            if not present:
-                continue
-            if exact is not None and len(exact) > MAX_POSTINGS:
-                common.append(([k for k in present if k == word or k[0] == "~"], weight))
-                continue
-            rids: set[int] = set()
-            for k in present:
-                posted = keys_of[k]
-                if len(posted) <= MAX_POSTINGS:
-                    rids.update(posted)
+        looked = self._looked
+        for unit in units:
+            found_unit = looked.get(unit)
+            if found_unit is None:
+                found_unit = looked[unit] = self._look(unit)
+            rids, shared = found_unit
             if rids:
-                for _ in range(weight):
-                    counts.update(rids)
-            else:
-                common.append((present, weight))
+                proposed.append(rids)
+            elif shared is not None:
+                common.append(shared)
+        counts: Counter[int] = Counter(chain.from_iterable(proposed))
         if not counts and common:
             sets = [set().union(*(self._set(k) for k in keys)) for keys, _ in common]
             for rid in set.intersection(*sets):
@@ -560,16 +577,11 @@ class _Postings:
                     counts[rid] += weight
         if not counts:
             return
-        least = self._least.get(words)
-        if least is None:
-            least = self._least[words] = min(_needed(words, w) for w in self._widths)
-        least -= slack
-        readings = self.readings
-        for rid, count in counts.items():
-            if count >= least:
-                entry, entry_words = readings[rid]
-                if count >= _needed(words, entry_words) - slack:
-                    found.add(entry)
+        need = self._need.get((words, slack))
+        if need is None:  # shared words needed, by the reading's word count
+            need = self._need[words, slack] = [_needed(words, w) - slack for w in range(max(self._width) + 1)]
+        width, entry = self._width, self._entry
+        found.update([entry[rid] for rid, count in counts.items() if count >= need[width[rid]]])
 
 
 @lru_cache(maxsize=200_000)
