@@ -105,7 +105,7 @@ def test_lists_of_strings_sort_by_their_json_whatever_characters_they_hold() -> 
     rng = random.Random(15)
     alphabet = ['"', "\\", "\x00", "\x1f", "\x7f", "\xa0", "\u2028", "a", "B", "é", "\U0001f600", " ", "-", "z"]
     for _ in range(5000):
-        items = ["".join(rng.choices(alphabet, k=rng.randint(1, 4))) for _ in range(rng.randint(2, 5))]
+        items = ["".join(rng.choices(alphabet, k=rng.randint(1, 4))) for _ in range(rng.randint(1, 5))]
         folded = [" ".join(s.split()) for s in items]
         expected = canonical._sorted_by_json([s for s in folded if s])
         assert canonical._string_list(items) == expected, items

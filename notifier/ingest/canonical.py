@@ -144,6 +144,12 @@ def _canonical_list(values: Any) -> list[Any]:
 
 def _string_list(values: Any) -> list[str] | None:
     """_canonical_list of plain strings, sorted by their JSON without encoding each one; None for other lists."""
+    if len(values) == 1:  # most lists of a record (one nationality, one birth date...)
+        (v,) = values
+        if type(v) is not str:
+            return None
+        v = " ".join(v.split())
+        return [v] if v else []
     items = []
     for v in values:
         if type(v) is not str:
