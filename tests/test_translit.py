@@ -74,3 +74,17 @@ def test_katakana_names_are_proposed_and_accepted_against_their_latin_record(wri
 )
 def test_katakana_names_with_the_consonants_of_another_stay_below_the_threshold(written, other):
     assert name_similarity(forms(written), forms(other)) < DEFAULT_THRESHOLD
+
+
+def test_katakana_english_legal_forms_are_set_aside_like_their_latin_spelling():
+    assert forms("ハラ・カンパニー").tokens == ("hara",)
+    assert forms("ミリム・シッピング・カンパニー・リミテッド").tokens == ("mirimu", "shipingu")
+    assert forms("コリア・クムサン・トレーディング・コーポレーション").legal_form == "company"
+
+
+def test_english_words_in_katakana_sound_as_said():
+    # "-tion" is "-shon", a plural s is "zu"; a first vowel a, e or i is one class (trading / toredingu)
+    kana = sounds(("nashonaru", "indasutorizu", "toredingu"), kana=True, vowel=True, written_kana=True)
+    assert kana == ("nasnr", "andstrd", "turdn|tardn")
+    assert sounds(("national", "industries", "trading"), kana=True, vowel=True) == ("nasnr", "andstrd", "tardn")
+    assert sounds(("abbas",), kana=True) == sounds(("abasu",), kana=True), "a vowel's s stays s"

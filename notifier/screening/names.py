@@ -46,7 +46,8 @@ LEGAL_FORMS = {
     "kft|mchj|ltda|limitada|llc fz|wll|w l l|sociedad limitada|sas|s a s|"
     "obshchestvo s ogranichennoy otvetstvennostyu|obshchestvo s ogranichennoi otvetstvennostiu|"
     "obshestvo s ogranichennoy otvetstvennostyu|tovarystvo z obmezhenoyu vidpovidalnistyu|"
-    "yugen kaisha|yugen gaisha|godo kaisha|godo gaisha|kabushiki kaisha|kabushiki gaisha|kabushikigaisha|kk|k k",
+    "yugen kaisha|yugen gaisha|godo kaisha|godo gaisha|kabushiki kaisha|kabushiki gaisha|kabushikigaisha|kk|k k|"
+    "kampani rimitedo|kanpani rimitedo|rimitedo|puraibeto rimitedo",  # katakana English ("カンパニー・リミテッド")
     "jsc": "jsc|j s c|pjsc|ojsc|cjsc|jsco|ao|pao|oao|zao|nao|ag|sa|s a|nv|n v|plc|spa|s p a|as|a s|asa|ab|ead|ad|"
     "sae|sal|joint stock company|joint-stock company|public joint stock company|open joint stock company|"
     "closed joint stock company|public company|public limited company|"
@@ -60,7 +61,7 @@ LEGAL_FORMS = {
     "llp": "llp|l l p|limited liability partnership",
     "lp": "lp|l p|limited partnership|kg|gmbh co kg|ohg",
     "company": "company|co|corp|corporation|incorporated|inc|pt|cv|ip|individualnyy predprinimatel|"
-    "sole proprietorship|eirl|private|pvt",
+    "sole proprietorship|eirl|private|pvt|kampani|kanpani|koporeshon|kopore shon|inkoporeteddo",
 }
 _FORM_CLASS = {form: kind for kind, forms_ in LEGAL_FORMS.items() for form in forms_.split("|")}
 _FORMS_ANYWHERE = re.compile(
@@ -267,6 +268,10 @@ def sound(token: str) -> str:
 # ("プーチン" Putin, "ウラジーミル" Vladimir, "ワジリ" Waziri): compared with katakana, those sounds are one.
 _KANA_NG = re.compile(r"ng")
 _KANA_SOUNDS = str.maketrans("cjz", "tdd")
+# English words in katakana are written as said: "-tion" is "-shon" ("インターナショナル"), a plural s is "zu"
+# ("インダストリーズ"; not after a vowel: "Abbas", "Yunus" keep their s).
+_KANA_TION = re.compile(r"t(?=io)")
+_KANA_PLURAL = re.compile(r"(?:(?<=[^aeiousy])|(?<=ie))s$")
 
 
 def sounds(
@@ -283,6 +288,7 @@ def sounds(
             w = w[2:]
         if kana:
             w = _KANA_NG.sub("n", w.replace("w", "v"))
+            w = _KANA_PLURAL.sub("z", _KANA_TION.sub("sh", w))
         s = sound(w)
         if kana and s:
             s = s.translate(_KANA_SOUNDS)
@@ -293,14 +299,14 @@ def sounds(
 
 
 _FIRST_VOWEL = re.compile(r"[aeiou]")
-_VOWEL_CLASS = str.maketrans("aeiou", "aiiuu")
+_VOWEL_CLASS = str.maketrans("aeiou", "aaauu")
 
 
 _EPENTHETIC = re.compile(r"[^aeiou][uo](?=[^aeiouy])")  # "kurasunofu": the u of "ku" may stand for no vowel
 
 
 def _with_vowel(word: str, consonants: str, written_kana: bool = False) -> str:
-    """Katakana writes vowels: the word's first one (a; e or i; o or u) kept beside its consonants, so that
+    """Katakana writes vowels: the word's first one (a, e or i; o or u) kept beside its consonants, so that
     "Mahmoud" (mahumudo) is not "Mohammad" (mohammado) nor "Fazil" "Abdul" once vowels are gone. Katakana
     puts a u or o between consonants Latin writes together ("Krasnov", "kurasunofu"): a word so begun also
     offers its next vowel ("kursnb|karsnb"; `sound_sim` takes the better)."""
