@@ -64,7 +64,10 @@ def run(args: argparse.Namespace, db_url: str, folder: Path) -> tuple[str, bool]
     redis = RedisServer(folder / "redis").start()
     procs: dict[str, ServiceProcess] = {}
     kills: list[tuple[float, str]] = []
+    killed: list[tuple[float, str]] = []  # (wall time, what) for --trace
     published: list[tuple[float, str, str]] = []  # (time, source, delisted name)
+    walls: dict[str, float] = {}  # delisted name -> wall time published (--trace)
+    first_wall: dict[str, float] = {}  # delisted name -> wall time of its first part (--trace)
     arrivals: dict[str, float] = {}  # notifier id -> first arrival
     repeats: list[tuple[str, float]] = []
     first_part: dict[tuple[str, str], float] = {}  # (name, subscriber path) -> first arrival
@@ -85,7 +88,7 @@ def run(args: argparse.Namespace, db_url: str, folder: Path) -> tuple[str, bool]
                 subscribers,
                 NOTIFIER_BROKER_URL=redis.url(),
                 NOTIFIER_DATABASE_URL=db_url,
-                NOTIFIER_LOG_LEVEL="WARNING",
+                NOTIFIER_LOG_LEVEL="INFO" if args.trace else "WARNING",
                 # Defaults for the recovery paths (heartbeats 3 s, relay 5 s, lock 6 s, 300 s claim timeout as the
                 # last resort): the figures are what a deployment with default settings gets.
                 NOTIFIER_RELAY_INTERVAL="5",
@@ -128,6 +131,7 @@ def run(args: argparse.Namespace, db_url: str, folder: Path) -> tuple[str, bool]
                     for _, _, name in published:
                         if name in body:
                             first_part.setdefault((name, post["path"]), now)
+                            first_wall.setdefault(name, time.time() - (time.monotonic() - now))
                 seen = len(receiver.received)
 
             end = time.monotonic() + args.minutes * 60
@@ -141,6 +145,7 @@ def run(args: argparse.Namespace, db_url: str, folder: Path) -> tuple[str, bool]
                     del state[sid][uid]
                     server.serve(f"/{sid}.xml", cons.render(state[sid]))
                     published.append((time.monotonic(), sid, names[uid]))
+                    walls[names[uid]] = time.time()
                     next_publish = now + rng.uniform(0.5, 1.5) * args.publish_every
                 if now >= next_kill:
                     kind = rng.choice(["worker", "pool", "beat"])
@@ -152,12 +157,14 @@ def run(args: argparse.Namespace, db_url: str, folder: Path) -> tuple[str, bool]
                         if victim:
                             procs[victim].kill()
                             kills.append((time.monotonic(), "beat"))
+                            killed.append((time.time(), f"beat {victim}"))
                             start(victim, ["beat"])
                     else:
                         name = rng.choice(["worker-a", "worker-b"])
                         if kind == "worker":
                             procs[name].kill()
                             kills.append((time.monotonic(), "worker"))
+                            killed.append((time.time(), f"worker {name}"))
                             start(name, ["worker", "--concurrency", "2"])
                         else:
                             for child in children(procs[name].proc.pid):
@@ -166,6 +173,7 @@ def run(args: argparse.Namespace, db_url: str, folder: Path) -> tuple[str, bool]
                                 except ProcessLookupError:
                                     pass
                             kills.append((time.monotonic(), "pool"))
+                            killed.append((time.time(), f"pool {name}"))
                     next_kill = now + rng.expovariate(1 / args.kill_every)
                 collect_arrivals()
                 time.sleep(0.2)
@@ -178,6 +186,8 @@ def run(args: argparse.Namespace, db_url: str, folder: Path) -> tuple[str, bool]
             time.sleep(10)  # late repeats
             collect_arrivals()
             events = conn_count(svc, "select count(*) from change")
+            if args.trace:
+                write_trace(svc, published, walls, first_wall, killed, folder)
     finally:
         for p in procs.values():
             p.stop(15)
@@ -230,6 +240,68 @@ def run(args: argparse.Namespace, db_url: str, folder: Path) -> tuple[str, bool]
 LOAD = os.getloadavg()
 
 
+def write_trace(svc, published, walls, first_wall, killed, folder: Path) -> None:  # noqa: ANN001
+    """Per publication, what happened between its publishing and its first alert part (seconds after publishing):
+    the polls of its source (start, end, outcome), the kills, and its deliveries (created, claimed, sent)."""
+    import shutil
+    from datetime import UTC
+
+    def wall(dt) -> float:  # noqa: ANN001 - naive UTC from the database
+        return dt.replace(tzinfo=UTC).timestamp() if dt is not None else float("nan")
+
+    with svc.engine.connect() as conn:
+        snaps = conn.execute(
+            text("select id, source, fetched_at, duration_ms, status, removed from snapshot order by fetched_at")
+        ).all()
+        rows = conn.execute(
+            text("select snapshot_id, subscriber, created_at, claimed_at, sent_at, attempts from delivery")
+        ).all()
+    lines, stages = [], []
+    for _, sid, name in sorted(published, key=lambda p: p[0]):
+        t0, t1 = walls[name], first_wall.get(name, float("nan"))
+        lines.append(f"\n## {name} on {sid}: first part after {t1 - t0:.1f} s")
+        events = []
+        found = next((s for s in snaps if s[1] == sid and s[4] == "accepted" and wall(s[2]) > t0 - 0.5), None)
+        if found is not None:
+            start = wall(found[2]) - t0
+            end = start + (found[3] or 0) / 1000
+            stages.append((start, end - start, t1 - t0 - end))
+        for snap_id, source, fetched, ms, status, removed in snaps:
+            start = wall(fetched) - t0
+            if source == sid and -6 < start < t1 - t0 + 1:
+                end = start + (ms or 0) / 1000
+                events.append((start, f"poll #{snap_id} {start:6.1f} .. {end:6.1f}  {status} removed={removed}"))
+                for s_id, sub, created, claimed, sent, attempts in rows:
+                    if s_id == snap_id and sub == "sub0":
+                        events.append(
+                            (
+                                wall(created) - t0,
+                                f"  delivery sub0 created {wall(created) - t0:6.1f} claimed "
+                                f"{wall(claimed) - t0:6.1f} sent {wall(sent) - t0:6.1f} attempts {attempts}",
+                            )
+                        )
+        for t, what in killed:
+            if -10 < t - t0 < t1 - t0 + 1:
+                events.append((t - t0, f"KILL {what} at {t - t0:6.1f}"))
+        lines += [f"- {text_}" for _, text_ in sorted(events)]
+    if stages:
+        cols = list(zip(*stages, strict=True))
+        head = ["publication -> its poll starts", "the poll", "poll's end -> first part"]
+        lines.insert(0, "| stage | median | p95 | max |\n|---|---|---|---|")
+        for i, label in enumerate(head):
+            v = sorted(cols[i])
+            lines.insert(1 + i, f"| {label} | {statistics.median(v):.1f} s | {p95(v):.1f} s | {v[-1]:.1f} s |")
+    out = RESULTS / "recovery-trace.md"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    logs = RESULTS / "recovery-logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    logs.mkdir()
+    for log in folder.glob("*.log"):
+        shutil.copy(log, logs / log.name)
+    say(f"trace in {out}, logs in {logs}")
+
+
 def conn_count(svc, sql: str) -> int:  # noqa: ANN001
     with svc.engine.connect() as conn:
         return int(conn.execute(text(sql)).scalar() or 0)
@@ -243,6 +315,7 @@ def main() -> int:
     parser.add_argument("--publish-every", type=float, default=20.0, help="mean seconds between publications")
     parser.add_argument("--kill-every", type=float, default=10.0, help="mean seconds between SIGKILLs")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--trace", action="store_true", help="per publication timeline and logs in bench/results/")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="notifier-recovery-") as tmp, pg_schema() as db_url:
         report, ok = run(args, db_url, Path(tmp))

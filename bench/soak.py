@@ -57,6 +57,7 @@ CONS = REPO.parent / "shared" / "data" / "real" / "ofac" / "consolidated_xml" / 
 ENTRY = re.compile(rb"[ \t]*<sdnEntry>.*?</sdnEntry>\r?\n", re.S)
 UID = re.compile(rb"<uid>(\d+)</uid>")
 LAST_NAME = re.compile(rb"<lastName>([^<]*)</lastName>")
+RECORD_COUNT = re.compile(rb"<Record_Count>\d+</Record_Count>")
 
 
 class List:
@@ -69,7 +70,8 @@ class List:
         self.entries = {UID.search(m.group()).group(1).decode(): m.group() for m in ENTRY.finditer(raw)}
 
     def render(self, state: dict[str, int]) -> bytes:
-        parts = [self.head]
+        # The header states the count, as OFAC's does (the guard quarantines a file whose count disagrees).
+        parts = [RECORD_COUNT.sub(b"<Record_Count>%d</Record_Count>" % len(state), self.head, 1)]
         for uid, variant in state.items():
             entry = self.entries[uid]
             if variant:

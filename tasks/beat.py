@@ -42,13 +42,46 @@ def first_poll_delays(names: list[str], jitter: float, rng: random.Random | None
     return {name: (i + rng.random()) * slot for i, name in enumerate(order)}
 
 
+def first_poll_stamps(
+    entries: dict[str, tuple[timedelta, datetime | None]],
+    now: datetime,
+    jitter: float,
+    live_within: float,
+    rng: random.Random | None = None,
+) -> dict[str, datetime]:
+    """last_run_at of each poll entry (name: (interval, stored last_run_at)) when a beat starts scheduling.
+
+    Each source falls due within the first-poll window (spread one per slot), but never later than its running
+    schedule had it due: a beat taking over from a killed leader keeps a 5 s source at 5 s (the spread alone
+    put a poll up to the whole window away, the kill storm's slowest alerts), and sends at once what the dead
+    leader left overdue. A schedule overdue by more than `live_within` seconds stood still (a start after an
+    outage, or never run): then the spread alone, so that sources started together do not poll at one moment.
+    """
+    delays = first_poll_delays(sorted(entries), jitter, rng)
+    stamps = {}
+    for name, (every, last) in entries.items():
+        spread = now - every + timedelta(seconds=delays[name])
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=now.tzinfo)
+        if last is None or (now - (last + every)).total_seconds() > live_within:
+            stamps[name] = spread
+        else:
+            stamps[name] = min(last, spread)
+    return stamps
+
+
 def _poll_soon(entries: dict, now: datetime) -> dict[str, datetime]:
-    """last_run_at for each poll entry so that it falls due within the first-poll window."""
-    polls = {n: e for n, e in entries.items() if n.startswith(POLL_ENTRY) and hasattr(e.schedule, "run_every")}
-    delays = first_poll_delays(sorted(polls), get_settings().first_poll_jitter)
-    stamps = {n: now - polls[n].schedule.run_every + timedelta(seconds=d) for n, d in delays.items()}
+    """last_run_at for each poll entry so that it falls due within the first-poll window (first_poll_stamps)."""
+    polls = {
+        n: (e.schedule.run_every, e.last_run_at)
+        for n, e in entries.items()
+        if n.startswith(POLL_ENTRY) and hasattr(e.schedule, "run_every")
+    }
+    settings = get_settings()
+    # A leader's lock outlives it by at most beat_lock_timeout: a schedule overdue by less was live at the kill.
+    stamps = first_poll_stamps(polls, now, settings.first_poll_jitter, live_within=2 * settings.beat_lock_timeout)
     if stamps:
-        log.info("first polls at start", extra={"sources": len(stamps), "within_s": get_settings().first_poll_jitter})
+        log.info("first polls at start", extra={"sources": len(stamps), "within_s": settings.first_poll_jitter})
     return stamps
 
 

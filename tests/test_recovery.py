@@ -27,7 +27,7 @@ from notifier.ops.status import collect
 from notifier.settings import Settings, get_settings, reset_settings
 from notifier.store.models import Delivery
 from notifier.timeutil import utcnow
-from tasks.beat import first_poll_delays
+from tasks.beat import first_poll_delays, first_poll_stamps
 
 OFAC = {"us_ofac_cons": {"url": "x", "title": "OFAC Consolidated", "schedule": "5m"}}
 HOST = socket.gethostname()
@@ -153,6 +153,25 @@ def test_first_polls_of_twenty_sources_spread_one_per_slot_over_the_window():
     ordered = sorted(delays.values())
     assert all(0 <= d < 10 for d in ordered)
     assert [int(d // 0.5) for d in ordered] == list(range(20)), "each source in its own half second"
+
+
+def test_a_beat_taking_over_a_live_schedule_polls_no_later_than_that_schedule_and_at_once_when_overdue():
+    now = utcnow()
+    five_s, five_m = timedelta(seconds=5), timedelta(minutes=5)
+    entries = {
+        "poll:live": (five_s, now - timedelta(seconds=3)),  # due in 2 s on the dead leader's schedule
+        "poll:overdue": (five_s, now - timedelta(seconds=6)),  # the leader died before sending it
+        "poll:slow": (five_m, now - timedelta(minutes=1)),  # due in 4 min: taking the lead polls it soon
+        "poll:stood-still": (five_s, now - timedelta(hours=1)),  # a start after an outage: spread
+        "poll:new": (five_s, None),
+    }
+    for seed in range(20):
+        stamps = first_poll_stamps(entries, now, 10.0, live_within=12.0, rng=random.Random(seed))
+        due = {name: (stamps[name] + entries[name][0] - now).total_seconds() for name in entries}
+        assert due["poll:live"] <= 2.0 + 1e-6, "never later than the running schedule"
+        assert due["poll:overdue"] < 0, "sent at the new leader's first tick"
+        assert 0 <= due["poll:slow"] < 10, "within the first-poll window"
+        assert 0 <= due["poll:stood-still"] < 10 and 0 <= due["poll:new"] < 10
 
 
 def test_a_lost_beat_replaced_by_a_scheduling_one_is_the_hand_over_not_a_problem(make_ctx):
