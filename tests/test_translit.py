@@ -88,3 +88,16 @@ def test_english_words_in_katakana_sound_as_said():
     assert kana == ("nasnr", "andstrd", "turdn|tardn")
     assert sounds(("national", "industries", "trading"), kana=True, vowel=True) == ("nasnr", "andstrd", "tardn")
     assert sounds(("abbas",), kana=True) == sounds(("abasu",), kana=True), "a vowel's s stays s"
+
+
+@pytest.mark.parametrize(
+    ("hangul", "reading"),
+    [("리영길", "Ri Yong Gil"), ("김수길", "Kim Su Gil"), ("리병철", "Ri Pyong Chol"), ("정경택", "Jong Kyong Taek")],
+)
+def test_hangul_given_names_are_voiced_inside_as_dprk_designations_write_them(hangul, reading):
+    assert latin(hangul) == reading
+
+
+def test_persian_final_vi_is_read_as_v():
+    assert latin("مجید موسوی") == "mjyd mwsvy"  # Majid Mousavi
+    assert latin("علوي") == "lwy", "Arabic ya: Alawi"

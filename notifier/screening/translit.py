@@ -51,6 +51,7 @@ _AR = {
     "ی": "y", "ې": "e", "ۍ": "ai", "ټ": "t", "ډ": "d", "ړ": "r", "ښ": "sh", "ګ": "g", "ڼ": "n", "ځ": "dz",
     "څ": "ts", "ۀ": "a", "ە": "a", "ھ": "h", "ڵ": "l", "ڕ": "r", "ۆ": "o", "ێ": "e", "ڤ": "v",
 }  # fmt: skip
+_PERSIAN_VI = re.compile(r"(?<=\w)وی\b")
 _AR_MARKS = re.compile(r"[\u064b-\u065f\u0670\u0640\u200c\u200d]")  # short-vowel marks, tatweel, joiners
 
 # Hangul jamo read the McCune-Reischauer way without diacritics (as DPRK designations are written).
@@ -117,20 +118,28 @@ def japanese(text: str) -> str:
     return " ".join(words.split())
 
 
+_VOICED = {0: "g", 3: "d", 7: "b"}  # ㄱ ㄷ ㅂ (not the aspirated ㅋ ㅌ ㅍ)
+
+
 def _hangul(run: str) -> str:
+    """Syllables as words ("Kim Jong Un"); inside a given name (third syllable on) k, t, p after a vowel or a
+    voiced final are voiced, as DPRK designations write them ("리영길" RI Yong Gil, "리병철" RI Pyong Chol)."""
     out = []
+    before = ""
     for i, ch in enumerate(run):
         code = ord(ch) - 0xAC00
         ini, med, fin = code // 588, (code % 588) // 28, code % 28
         first = _INITIAL[ini].replace("_", "")
-        if i and first in ("k", "t", "p") and _FINAL[fin - 1 if fin else 0] not in ("k", "t", "p"):
-            pass
-        out.append((first + _MEDIAL[med] + _FINAL[fin].replace("_", "")).capitalize())
+        if i >= 2 and ini in _VOICED and before in ("", "n", "m", "ng", "l"):
+            first = _VOICED[ini]
+        before = _FINAL[fin].replace("_", "")
+        out.append((first + _MEDIAL[med] + before).capitalize())
     return " ".join(out)
 
 
 def _arabic(text: str) -> str:
     text = _AR_MARKS.sub("", text).replace("الله", "اللاه")  # Allah's long a is not written ("Abdullah")
+    text = _PERSIAN_VI.sub("vی", text)  # Persian "-vi" ("موسوی" Mousavi, "علوی" Alvi)
     return "".join(_AR.get(ch, ch) for ch in text)
 
 
