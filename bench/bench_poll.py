@@ -4,7 +4,7 @@
 
 Measures, with time.perf_counter, on the real OFAC sdn.csv of 2024-02-20 and 2024-02-23 (553 added, 8 amended):
 1. a changed poll (fetch from a local HTTP server -> committed change events), median of 5 on fresh SQLite
-   databases, and once on PostgreSQL in a throw-away schema (goal <= 1 s);
+   databases, and once on PostgreSQL in a throw-away schema (goal <= 0.25 s, issue 15);
 2. an unchanged poll, answered 304 (ETag replayed) and with the same sha256 (no validators), median of 20
    (goal <= 50 ms);
 3. the peak memory of the changed poll, as ru_maxrss of a child process (goal <= 250 MB), and its tracemalloc peak;
@@ -72,10 +72,11 @@ RESULTS = REPO / "bench" / "results"
 RUNS_CHANGED = 5
 RUNS_UNCHANGED = 20
 RUNS_OUR_DIFF = 5
-GOAL_CHANGED_S = 1.0
+GOAL_CHANGED_S = 0.25  # issue 15: a changed SDN-size poll <= 0.25 s beyond start-up (was 1 s)
 GOAL_UNCHANGED_S = 0.050
 GOAL_MEMORY_MB = 250.0
 GOAL_RATIO = 20.0
+CPU_SECONDS: list[float] = []  # this process's CPU time (all threads) of each changed poll: steadier than wall time
 
 
 class BenchError(RuntimeError):
@@ -145,7 +146,9 @@ def changed_poll(server: LocalServer, workdir: Path, db_url: str | None = None) 
         if not first.baseline:
             raise BenchError(f"first poll was not a baseline: {first.summary()}")
         serve(server, NEW_FILE)
+        cpu = time.process_time()
         seconds, result = timed_poll(ctx)
+        CPU_SECONDS.append(time.process_time() - cpu)
         expect(result, "accepted", EXPECTED)
         return seconds
     finally:
@@ -429,7 +432,7 @@ def machine(load_at_start: tuple[float, float, float]) -> str:
 def main() -> int:
     """Run every measurement, print the table and write it to bench/results/poll.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--profile", action="store_true", help="cProfile one changed poll even when under 1 s")
+    parser.add_argument("--profile", action="store_true", help="cProfile one changed poll even when under the goal")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL run")
     parser.add_argument("--deepdiff-limit", type=float, default=600.0, help="seconds before DeepDiff is stopped")
     args = parser.parse_args()
@@ -452,7 +455,7 @@ def main() -> int:
                 "Changed poll, SQLite (02-20 -> 02-23: 553 added, 8 amended, 14,484 records)",
                 str(RUNS_CHANGED),
                 f"{median_changed:.3f} s",
-                spread_s(changed),
+                f"{spread_s(changed)}; CPU median {statistics.median(CPU_SECONDS):.3f} s",
                 f"<= {GOAL_CHANGED_S:g} s",
                 met(median_changed <= GOAL_CHANGED_S),
             )
@@ -466,7 +469,14 @@ def main() -> int:
                 with pg_schema() as url, tempfile.TemporaryDirectory(prefix="bench-poll-") as tmp:
                     pg = changed_poll(server, Path(tmp), url)
                 rows.append(
-                    Row("Changed poll, PostgreSQL", "1", f"{pg:.3f} s", "", f"<= {GOAL_CHANGED_S:g} s", met(pg <= 1))
+                    Row(
+                        "Changed poll, PostgreSQL",
+                        "1",
+                        f"{pg:.3f} s",
+                        f"CPU {CPU_SECONDS[-1]:.3f} s (this process; the server's not counted)",
+                        f"<= {GOAL_CHANGED_S:g} s",
+                        met(pg <= GOAL_CHANGED_S),
+                    )
                 )
             except BenchError:
                 raise

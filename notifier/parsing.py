@@ -123,9 +123,14 @@ def descendants(el: etree._Element, name: str) -> list[etree._Element]:
 
 def decode(data: bytes, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) -> str:
     """Text in the first encoding that decodes it; a ParseError names the encodings tried."""
+    return decode_as(data, encodings)[0]
+
+
+def decode_as(data: bytes, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) -> tuple[str, str]:
+    """decode, and the encoding that decoded it."""
     for enc in encodings:
         try:
-            return data.decode(enc)
+            return data.decode(enc), enc
         except UnicodeDecodeError:
             continue
     raise ParseError(f"text is in none of the expected encodings ({', '.join(encodings)})")

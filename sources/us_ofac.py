@@ -16,6 +16,8 @@ and Record_Count; Publish_Date is the snapshot's publication date (Adapter.publi
 
 from __future__ import annotations
 
+import codecs
+import csv
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,7 +27,7 @@ from lxml import etree
 from xxhash import xxh3_64_intdigest
 
 from notifier.adapter import Adapter, ParseError, Unbuilt, sniff
-from notifier.parsing import child_text, children, csv_rows, iter_xml, root_tag
+from notifier.parsing import child_text, children, csv_rows, decode_as, iter_xml, root_tag
 from notifier.publication import Publication, head_match, publisher_date
 from notifier.records import Designation, Vessel
 from sources.ofac_fields import apply_id, apply_remarks, id_note, iso_date, linked_in_xml_remarks
@@ -49,6 +51,8 @@ SDN_COLUMNS = ("ent_num", "SDN_Name", "SDN_Type", "Program", "Title", "Call_Sign
 _PART_WIDTH = {"main": len(SDN_COLUMNS), "alt": 5, "add": 6, "comments": 2}
 _EOF = "\x1a"
 _BLANK = ("", "-0-")  # a cell that says nothing (once stripped)
+_EOF_BYTE = _EOF.encode()
+_LINE_SEEDS = {"utf-8": 1, "cp1252": 2}  # a line's digest names its encoding: the same bytes read otherwise differ
 
 
 def ofac_name(last: str | None, first: str | None) -> str | None:
@@ -155,8 +159,8 @@ def parse_sdn_xml(path: Path) -> Iterator[Designation]:
 # --- legacy CSV ------------------------------------------------------------------------------------------------
 
 
-def _csv_part(path: Path, part: str) -> Iterator[list[str | None]]:
-    """Rows of one CSV part, `-0-` as None; strict about width, so a truncated download is refused."""
+def _check_ends(path: Path, part: str) -> None:
+    """An empty part, or one cut mid-row (a truncated download), is refused before any row is read."""
     size = path.stat().st_size
     if not sniff(path).strip(_EOF.encode()):
         raise ParseError(f"OFAC CSV part {part!r} is empty")
@@ -164,7 +168,23 @@ def _csv_part(path: Path, part: str) -> Iterator[list[str | None]]:
         fh.seek(max(0, size - 1))
         if fh.read(1) not in (b"\n", b"\r", _EOF.encode()):
             raise ParseError(f"OFAC CSV part {part!r} ends mid-row: truncated download?")
+
+
+def _values(row: list[str], part: str, line: int) -> list[str | None]:
+    """One CSV row, `-0-` as None; strict about width, so a truncated download is refused."""
     width = _PART_WIDTH[part]
+    if len(row) != width:
+        raise ParseError(f"OFAC CSV part {part!r}, line {line}: {len(row)} columns, expected {width}")
+    values = [None if v == "-0- " or v.strip() in _BLANK else v for v in row]  # "-0- ": most cells, no strip
+    if not values[0] or not values[0].strip().isdigit():
+        raise ParseError(f"OFAC CSV part {part!r}, line {line}: ent_num {row[0]!r} is not a number")
+    values[0] = values[0].strip()
+    return values
+
+
+def _csv_part(path: Path, part: str) -> Iterator[list[str | None]]:
+    """Rows of one CSV part, `-0-` as None."""
+    _check_ends(path, part)
     eof_seen = False
     for line, row in enumerate(csv_rows(path, strict=True), 1):
         if not row:
@@ -174,13 +194,7 @@ def _csv_part(path: Path, part: str) -> Iterator[list[str | None]]:
             continue
         if eof_seen:
             raise ParseError(f"OFAC CSV part {part!r}, line {line}: data after the end-of-file byte")
-        if len(row) != width:
-            raise ParseError(f"OFAC CSV part {part!r}, line {line}: {len(row)} columns, expected {width}")
-        values = [None if v == "-0- " or v.strip() in _BLANK else v for v in row]  # "-0- ": most cells, no strip
-        if not values[0] or not values[0].strip().isdigit():
-            raise ParseError(f"OFAC CSV part {part!r}, line {line}: ent_num {row[0]!r} is not a number")
-        values[0] = values[0].strip()
-        yield values
+        yield _values(row, part, line)
 
 
 def _strip(value: str | None) -> str | None:
@@ -229,6 +243,65 @@ def sdn_csv_rows(parts: Mapping[str, Path]) -> Iterator[tuple[str, Any]]:
     complete = "comments" in parts
     for ent_num, group in groups.items():
         yield ent_num, (*group, complete)
+
+
+def _sdn_lines(main: Path) -> Iterator[Unbuilt] | None:
+    """sdn.csv alone, read line by line: each party is one line, digested as bytes, and only a line whose digest
+    moved is parsed as CSV (when built, `build_sdn_line`). A line is checked only then: one with the same bytes,
+    in the same encoding, was checked when the stored record was made from it.
+
+    None when a record may span lines (a quoted line break, a lone CR): the file is read as CSV instead."""
+    _check_ends(main, "main")
+    data = main.read_bytes()
+    _text, encoding = decode_as(data)
+    if encoding == "utf-8-sig":
+        data, encoding = data.removeprefix(codecs.BOM_UTF8), "utf-8"
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    lines = [line[:-1] if line.endswith(b"\r") else line for line in lines]
+    if any(b"\r" in line or line.count(b'"') % 2 for line in lines):
+        return None
+    return _sdn_line_items(lines, encoding)
+
+
+def _sdn_line_items(lines: list[bytes], encoding: str) -> Iterator[Unbuilt]:
+    seed = _LINE_SEEDS[encoding]
+    seen: set[str] = set()
+    eof_seen = False
+    for number, line in enumerate(lines, 1):
+        if not line:
+            continue
+        if line == _EOF_BYTE:
+            eof_seen = True
+            continue
+        if eof_seen:
+            raise ParseError(f"OFAC CSV part 'main', line {number}: data after the end-of-file byte")
+        raw = (number, line, encoding)
+        comma = line.find(b",")
+        key = line[:comma].decode(encoding).strip() if comma > 0 else ""
+        if not key.isdigit():  # quoted, or not a number: read as CSV (refused there when it is not one)
+            key = _line_values(raw)[0]
+        if key in seen:
+            raise ParseError(f"sdn.csv lists ent_num {key} twice")
+        seen.add(key)
+        yield Unbuilt(key, xxh3_64_intdigest(line, seed) >> 1, raw)
+    if not seen:
+        raise ParseError("sdn.csv has no entries")
+
+
+def _line_values(raw: tuple[int, bytes, str]) -> list[str | None]:
+    number, line, encoding = raw
+    try:
+        rows = list(csv.reader([line.decode(encoding)], strict=True))
+    except csv.Error as exc:
+        raise ParseError(f"bad CSV at line {number}: {exc}") from exc
+    return _values(rows[0] if rows else [], "main", number)
+
+
+def build_sdn_line(raw: tuple[int, bytes, str]) -> Designation:
+    """One record from its _sdn_lines item: the line read as CSV, then built as sdn_csv_rows' group of it."""
+    return build_sdn_csv((_line_values(raw), (), (), (), False))
 
 
 def _sdn_only_rows(main: Path) -> Iterator[tuple[str, Any]]:
@@ -314,10 +387,10 @@ class _OfacList(Adapter):
 
     def parse(self, parts: Mapping[str, Path]) -> Iterator[Designation]:
         for item in self.parse_unbuilt(parts):
-            yield build_sdn_csv(item.raw) if type(item) is Unbuilt else item
+            yield self.build(item.raw) if type(item) is Unbuilt else item
 
     def build(self, raw: Any) -> Designation:
-        return build_sdn_csv(raw)
+        return build_sdn_line(raw) if type(raw[1]) is bytes else build_sdn_csv(raw)
 
     def parse_unbuilt(self, parts: Mapping[str, Path]) -> Iterator[Designation | Unbuilt]:
         self._declared = None
@@ -329,6 +402,11 @@ class _OfacList(Adapter):
             self._declared = head_match(main, r"<(?:\w+:)?Record_Count>\s*(\d+)\s*<")
             yield from parse_sdn_xml(main)
         elif head[:1].isdigit():
+            alone = not any(part in parts for part in ("alt", "add", "comments"))
+            lines = _sdn_lines(Path(parts["main"])) if alone else None
+            if lines is not None:
+                yield from lines
+                return
             for ent_num, raw in sdn_csv_rows(parts):
                 yield Unbuilt(ent_num, xxh3_64_intdigest(orjson.dumps(raw)) >> 1, raw)
         else:
