@@ -135,3 +135,19 @@ def test_sdn_csv_builds_only_the_parties_whose_rows_changed(make_ctx, monkeypatc
     result = poll(ctx, "us_ofac_sdn", {"main": str(after)})
     assert (result.added, result.removed, result.amended) == (553, 0, 8)
     assert len(built) == 561 and {c.key for c in result.changes} == set(built)
+
+
+def test_an_unchanged_entity_listed_twice_is_a_duplicate_on_the_fast_path_too(make_ctx, tmp_path):
+    """The second copy of an entity whose digest matches the stored one is refused as a duplicate key, as when it
+    is built; so is a changed one listed twice."""
+    ctx = make_ctx({"os": {"adapter": "opensanctions", "url": "x"}})
+    items = entities()
+    poll(ctx, "os", {"main": write(tmp_path / "v1.json", items)})
+    target = next(e for e in items if e["id"] == "Q7747")
+    again = poll(ctx, "os", {"main": write(tmp_path / "v2.json", [*items, target])})
+    assert again.status == "quarantined" and "duplicate record keys (1): Q7747" in again.reason
+
+    changed = json.loads(json.dumps(target))
+    changed["properties"]["alias"] = [*changed["properties"].get("alias", []), "V. V. Putin"]
+    twice = poll(ctx, "os", {"main": write(tmp_path / "v3.json", [*items, changed, changed])})
+    assert twice.status == "quarantined" and "duplicate record keys" in twice.reason and "Q7747" in twice.reason

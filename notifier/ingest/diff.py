@@ -98,13 +98,15 @@ def scan(
 
     In a delta snapshot (`delta()`, asked once the records are read: a format may tell only then), records
     absent from it are unchanged and only Deletion markers remove. An Unbuilt item whose raw_digest equals the
-    stored one (`raw_digests`: key -> raw_digest) is unchanged without being built; any other is built.
+    stored one (`raw_digests`: key -> raw_digest, keys among `prior`'s) is unchanged without being built; any
+    other is built.
     """
     result = Scan(spill=Spill(tmp_dir))
-    seen: set[int] = set()
+    seen: set[int] = set()  # records that went the long way (built); the short way leaves its key out of `prior`
     deleted: list[str] = []
+    deleted_keys: set[str] = set()
     stored_fp = raw_digests or {}
-    raw_digest_of, take_prior, mark_seen, unbuilt = stored_fp.get, prior.pop, seen.add, Unbuilt
+    raw_digest_of, take_prior, unbuilt = stored_fp.get, prior.pop, Unbuilt
     unchanged_unbuilt = 0
     try:
         for record in records:
@@ -114,8 +116,7 @@ def scan(
                 raw_digest = record.raw_digest
                 # The hot path of a large list: same raw_digest as stored, first time this key is seen.
                 if raw_digest_of(key) == raw_digest and take_prior(key, None) is not None:
-                    mark_seen(hash(key))
-                    unchanged_unbuilt += 1
+                    unchanged_unbuilt += 1  # not added to `seen`: a million ints were most of a poll's peak
                     continue
                 if build is None:
                     raise InvalidRecord(f"unbuilt record {key!r} and no builder")
@@ -126,6 +127,7 @@ def scan(
                 gone = normalize_key(record.key)
                 if prior.pop(gone, None) is not None:
                     deleted.append(gone)
+                    deleted_keys.add(gone)
                 continue
             record.validate()
             raw, record.key = record.key, normalize_key(record.key)
@@ -140,7 +142,8 @@ def scan(
             result.count += 1
             key = record.key
             marker = hash(key)
-            if marker in seen:
+            if marker in seen or (key in stored_fp and key not in prior and key not in deleted_keys):
+                # built before, or taken the short way (a stored digest's key leaves `prior` by no other way)
                 result.duplicates.append(key)
                 continue
             seen.add(marker)
