@@ -273,11 +273,22 @@ def _word_keys(token: str) -> frozenset[str]:
     return _token_keys(token) | {token}
 
 
+@lru_cache(maxsize=200_000)
+def _joined(words: tuple[str, ...]) -> tuple[str, str]:
+    """A reading's words glued in sorted and in written order (once per reading, not per pair)."""
+    return "".join(sorted(words)), "".join(words)
+
+
+@lru_cache(maxsize=200_000)
+def _all_keys(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset().union(*map(_word_keys, words))
+
+
 def _may_match(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     """Cheap bound before alignment: all but one word of the shorter name share a blocking key with the other."""
     if len(a) > len(b):
         a, b = b, a
-    keys_b = frozenset().union(*map(_word_keys, b))
+    keys_b = _all_keys(b)
     shared = sum(1 for t in a if _word_keys(t) & keys_b)
     return shared >= max(1, len(a) - 1)
 
@@ -286,9 +297,10 @@ def name_similarity(a: NameForms, b: NameForms) -> float:
     """How alike two names are, ignoring case, accents, script, word order, spacing and legal form."""
     best = 0.0
     for ra in _readings(a):
+        ja, glued_a = _joined(ra)
         for rb in _readings(b):
-            ja, jb = "".join(sorted(ra)), "".join(sorted(rb))
-            if ja == jb or "".join(ra) == "".join(rb):
+            jb, glued_b = _joined(rb)
+            if ja == jb or glued_a == glued_b:
                 return 1.0
             if not _may_match(ra, rb):
                 continue
@@ -330,15 +342,22 @@ def _consonants(words: list[str]) -> int:
     return sum(len(w) for w in words) - sum(w.count(v) for w in words for v in "aiu")  # vowels kept for katakana
 
 
+@lru_cache(maxsize=200_000)
+def _sound_side(words: tuple[str, ...]) -> tuple[int, str]:
+    """What `_sound_similarity` needs of one name alone, once per name: its consonant count and its words glued
+    (doubled letters once), both on a katakana word's first reading."""
+    first = [w.split("|")[0] for w in words]
+    return _consonants(first), _DOUBLES.sub(_ONE, "".join(first))
+
+
 def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     """Consonant sounds aligned word by word, or glued: one word in one script may be two in another
     ("عبدالرقیب" / "ABDUL RAQIB"). A name must keep enough letters to say anything (>= 5 consonants)."""
-    first_a, first_b = [w.split("|")[0] for w in a], [w.split("|")[0] for w in b]  # a katakana word's first reading
-    if not a or not b or min(_consonants(first_a), _consonants(first_b)) < 5:
+    (count_a, ja), (count_b, jb) = _sound_side(a), _sound_side(b)
+    if not a or not b or min(count_a, count_b) < 5:
         return 0.0
     glued = 0.0
     if len(a) != len(b):
-        ja, jb = _DOUBLES.sub(_ONE, "".join(first_a)), _DOUBLES.sub(_ONE, "".join(first_b))
         glued = Indel.normalized_similarity(ja, jb) if ja[:1] == jb[:1] else 0.0
     return max(_align_with(a, b, _sound_sim), glued if glued >= 0.93 else 0.0)
 

@@ -143,6 +143,11 @@ class NameForms:
     def lossy(self) -> bool:
         return self.script != "latin"
 
+    def __hash__(self) -> int:
+        """The name's hash (a string caches it): forms are dictionary keys of every per-name cache, and
+        hashing all fields each time cost more than the lookup. Equal forms have equal names."""
+        return hash(self.original)
+
 
 def _strip_forms(folded: str) -> tuple[list[str], str | None]:
     """Legal forms off: long forms anywhere, short ones ("ao", "sa", "ltd") only at either end of the name."""
