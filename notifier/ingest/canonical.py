@@ -91,23 +91,11 @@ def _canonical_plain(value: Any) -> Any:
             [v for v in map(_canonical_plain, value) if not (v is None or v == "" or v == [] or v == {})]
         )
     if kind is dict:
-        return _canonical_plain_items(value.items())
+        return _canonical_items(value.items(), _canonical_plain)
     names = _dataclass_fields(kind)
     if names is not None:
-        return _canonical_plain_items((name, getattr(value, name)) for name in names)
+        return _canonical_items(((name, getattr(value, name)) for name in names), _canonical_plain)
     return canonical(plain(value))
-
-
-def _canonical_plain_items(items: Any) -> dict[Any, Any]:
-    out = {}
-    for k, v in items:
-        if v is None:
-            continue
-        v = " ".join(v.split()) if type(v) is str else _canonical_plain(v)
-        if v is None or v == "" or v == [] or v == {}:
-            continue
-        out[k] = v
-    return out
 
 
 @cache
@@ -123,12 +111,13 @@ def _fields_of(cls: type[Record]) -> tuple[tuple[str, ...], Callable[[Record], t
     return names, (getter if len(names) > 1 else lambda record: (getter(record),))
 
 
-def _canonical_items(items: Any) -> dict[Any, Any]:
+def _canonical_items(items: Any, normalize: Callable[[Any], Any] = canonical) -> dict[Any, Any]:
+    """(key, value) pairs as a canonical dict; `normalize` canonicalises a value that is not a string."""
     out = {}
     for k, v in items:
         if v is None:
             continue
-        v = " ".join(v.split()) if type(v) is str else canonical(v)
+        v = " ".join(v.split()) if type(v) is str else normalize(v)
         if v is None or v == "" or v == [] or v == {}:
             continue
         out[k] = v
