@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -24,15 +25,20 @@ REPO = Path(__file__).resolve().parents[1]
 GOAL = 0.3
 HEAVY = ("celery", "kombu", "apprise", "rapidfuzz", "notifier.screening", "deepdiff", "lxml", "openpyxl")
 NOTIFIER = ["-c", "from notifier.cli import main; main()"]
+CPU: dict[str, float] = {}  # median CPU seconds per command line, filled by timed()
 
 
 def timed(args: list[str], env: dict[str, str], runs: int) -> tuple[float, str]:
-    times, out = [], ""
+    times, cpu, out = [], [], ""
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, *args], env=env, capture_output=True, text=True, cwd=REPO)
         times.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         out = proc.stdout
+    CPU[" ".join(args)] = statistics.median(cpu)  # user + system: steadier than wall time on a loaded machine
     return statistics.median(times), out
 
 
@@ -76,7 +82,8 @@ def main() -> int:
             good = right and median <= GOAL and not heavy
             ok &= right and not heavy
             print(
-                f"{label:24s} median {median:.3f}s (goal {GOAL}s, floor {floor:.3f}s, {median / floor:.1f}x floor) "
+                f"{label:24s} median {median:.3f}s, CPU {CPU[' '.join([*NOTIFIER, *argv])]:.3f}s "
+                f"(goal {GOAL}s, floor {floor:.3f}s, {median / floor:.1f}x floor) "
                 f"{'ok' if good else 'OVER GOAL' if right and not heavy else 'FAIL'}"
                 f"{'' if right else ' (wrong output)'}{' heavy imports: ' + ', '.join(heavy) if heavy else ''}"
             )
