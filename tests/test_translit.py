@@ -101,3 +101,17 @@ def test_hangul_given_names_are_voiced_inside_as_dprk_designations_write_them(ha
 def test_persian_final_vi_is_read_as_v():
     assert latin("مجید موسوی") == "mjyd mwsvy"  # Majid Mousavi
     assert latin("علوي") == "lwy", "Arabic ya: Alawi"
+
+
+def test_latin_words_against_katakana_also_offer_the_r_katakana_leaves_unsaid():
+    # English "Center" is "senta", "Research" "risachi"; Arabic "Umar" keeps its r ("umaru") in the first reading
+    assert sounds(("center", "umar"), kana=True, vowel=True) == ("santr|sant", "umr|um")
+    assert sounds(("markovic",), kana=True) == sounds(("marukovichi",), kana=True, written_kana=True)
+
+
+@pytest.mark.parametrize(
+    ("written", "listed"),
+    [("セントラル・リサーチ・センター", "Central Research Center"), ("ミラン・マルコヴィッチ", "Milan Markovic")],
+)
+def test_english_and_slavic_names_in_katakana_score_against_their_latin_spelling(written, listed):
+    assert name_similarity(forms(written), forms(listed)) >= DEFAULT_THRESHOLD

@@ -329,8 +329,6 @@ def _sounds(f: NameForms, kana: bool = False, vowel: bool = False) -> tuple[str,
 
 @lru_cache(maxsize=500_000)
 def _sound_sim(a: str, b: str) -> float:
-    if "|" in a or "|" in b:  # a katakana word offering two first vowels: the better
-        return max(_sound_sim(x, y) for x in a.split("|") for y in b.split("|"))
     if a == b:
         return 1.0
     if min(len(a), len(b)) < 3:
@@ -359,7 +357,17 @@ def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     glued = 0.0
     if len(a) != len(b):
         glued = Indel.normalized_similarity(ja, jb) if ja[:1] == jb[:1] else 0.0
+    a = _resolved(a, tuple(x for w in b for x in w.split("|")))
+    b = _resolved(b, a)
     return max(_align_with(a, b, _sound_sim), glued if glued >= 0.93 else 0.0)
+
+
+def _resolved(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[str, ...]:
+    """Each word offering two readings ("kursnb|karsnb") as the one nearer a word of the other name (the
+    alignment weighs words by their letters: one reading, not both)."""
+    return tuple(
+        max(w.split("|"), key=lambda x: max(_sound_sim(x, y) for y in other)) if "|" in w else w for w in words
+    )
 
 
 def _dates_verdict(a: tuple[PartialDate, ...], b: tuple[PartialDate, ...]) -> tuple[float, str | None, bool]:

@@ -294,13 +294,24 @@ def sounds(
         if kana:
             w = _KANA_NG.sub("n", w.replace("w", "v"))
             w = _KANA_PLURAL.sub("z", _KANA_TION.sub("sh", w))
-        s = sound(w)
-        if kana and s:
-            s = s.translate(_KANA_SOUNDS)
-            s = _with_vowel(w, s, written_kana) if vowel else s
+        s = _kana_sound(w, vowel, written_kana) if kana else sound(w)
+        if kana and vowel and not written_kana and not abjad and (unsaid := _R_UNSAID.sub("", w)) != w:
+            s += "|" + _kana_sound(unsaid, vowel)  # English "Center" / "senta": katakana leaves the r out
         if s:
             out.append(s)
     return tuple(out)
+
+
+_R_UNSAID = re.compile(r"(?<=[aeiou])r(?=[^aeiouy]|$)")
+_SLAVIC_IC = re.compile(r"(?<=[vt])ic$")  # "Markovic" is katakana "marukovichi"
+
+
+def _kana_sound(w: str, vowel: bool, written_kana: bool = False) -> str:
+    s = sound(_SLAVIC_IC.sub("ich", w))
+    if s:
+        s = s.translate(_KANA_SOUNDS)
+        s = _with_vowel(w, s, written_kana) if vowel else s
+    return s
 
 
 _FIRST_VOWEL = re.compile(r"[aeiou]")
