@@ -19,7 +19,7 @@ from tests.support.http import LocalServer
 from tests.support.ledger import Ledger
 from tests.support.receivers import SmtpSink, WebhookReceiver
 from tests.support.servers import RedisServer
-from tests.support.service import ServiceProcess, configure, settings_for, wait_for
+from tests.support.service import ServiceProcess, configure, relay_runs, settings_for, wait_for
 
 pytestmark = pytest.mark.slow
 CONS = "ofac/consolidated_xml"
@@ -31,6 +31,13 @@ def accepted(engine, source: str) -> int:  # noqa: ANN001
         return conn.execute(
             text("select count(*) from snapshot where source = :s and status = 'accepted'"), {"s": source}
         ).scalar()
+
+
+def refused(procs: list[ServiceProcess]) -> int:
+    """How often the worker and beat have told so far that Redis refused them (0 until both have)."""
+    worker, beat = (p.log() for p in procs[:2])
+    told = worker.count("Cannot connect to redis"), beat.count("Redis unreachable")
+    return min(told)
 
 
 def all_sent(ledger: Ledger) -> bool:
@@ -69,32 +76,33 @@ def test_redis_down_at_start_crashing_empty_and_flushed_mid_run_loses_no_alert(t
                 ServiceProcess(["worker", "--concurrency", "2"], env, tmp_path, "worker").start(),
                 ServiceProcess(["beat"], env, tmp_path, "beat").start(),
             ]
-            time.sleep(2)
+            wait_for(lambda: refused(procs), 120, what="worker and beat to find Redis down")
             redis.start()
             wait_for(
-                lambda: accepted(svc.engine, "us_ofac_cons") and accepted(svc.engine, "un_sc"), 60, what="baselines"
+                lambda: accepted(svc.engine, "us_ofac_cons") and accepted(svc.engine, "un_sc"), 120, what="baselines"
             )
 
             # 1. Redis dies (no persistence) while the list changes; it comes back empty 3 s later.
+            before = refused(procs)
             redis.stop()
             server.serve("/cons", real(f"{CONS}/2025-12-18_CONSOLIDATED.XML").read_bytes())
-            time.sleep(3)
+            wait_for(lambda: refused(procs) > before, 120, what="worker and beat to find Redis gone")
             redis.start()
-            wait_for(lambda: accepted(svc.engine, "us_ofac_cons") == 2, 60, what="the change polled after the crash")
-            wait_for(lambda: all_sent(ledger), 60, what="its alerts")
+            wait_for(lambda: accepted(svc.engine, "us_ofac_cons") == 2, 120, what="the change polled after the crash")
+            wait_for(lambda: all_sent(ledger), 120, what="its alerts")
 
             # 2. A receiver refuses, the retry waits in Redis (the worker, stopped, handed it back), and Redis is
             #    flushed: the message is gone, only the outbox still knows.
             desk.responses = [500]
             server.serve("/un", real(f"{UN}/2025-12-10_consolidated.xml").read_bytes())
-            wait_for(lambda: desk.hits >= 2, 60, what="the refused first attempt")  # 1 for cons + 1 refused
+            wait_for(lambda: desk.hits >= 2, 120, what="the refused first attempt")  # 1 for cons + 1 refused
             procs[0].stop()
             with redis.client() as client:
                 assert client.llen("deliver") >= 1, "the retry is queued in Redis"
             redis.flush()
             procs[0] = ServiceProcess(["worker", "--concurrency", "2"], env, tmp_path, "worker2").start()
-            wait_for(lambda: all_sent(ledger), 60, what="the relay to hand the lost retry back")
-            time.sleep(3)  # a few relay runs later: nothing is sent twice
+            wait_for(lambda: all_sent(ledger), 120, what="the relay to hand the lost retry back")
+            relay_runs(env)  # a few relay runs later: nothing is sent twice
             problems = ledger.problems()
             assert [p.proc.poll() for p in procs] == [None, None], "worker and beat recovered by themselves"
             logs = procs[1].log()
@@ -154,14 +162,14 @@ def test_two_workers_and_two_beats_poll_once_per_interval_and_send_each_alert_on
                 producer.send_task("tasks.poll.poll_source", ("us_ofac_cons",), queue="poll")
             # And the broker handing each delivery out four times at once (at-least-once delivery): four worker
             # processes hold the same outbox row while its first send is still on the wire.
-            wait_for(lambda: ledger.rows(), 30, what="the alert's outbox row")
+            wait_for(lambda: ledger.rows(), 90, what="the alert's outbox row")
             for row in ledger.rows():
                 for _ in range(3):
                     producer.send_task("tasks.deliver.deliver", (row.id,), queue="deliver")
             producer.close()
             time.sleep(window)
             polls = {p: sum(1 for r, _ in server.requests if r == p) - counts[p] for p in counts}
-            wait_for(lambda: all_sent(ledger), 30, what="the alert")
+            wait_for(lambda: all_sent(ledger), 90, what="the alert")
             problems = ledger.problems()
             took_part = [p.name for p in procs[:2] if "tasks.poll.poll_source" in p.log()]
             leaders = [p.name for p in procs[2:] if "took the scheduler lock" in p.log()]

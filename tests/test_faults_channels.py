@@ -12,8 +12,6 @@ default settings (30 s doubling, 8 attempts) outlasts any sane Retry-After.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,7 +23,7 @@ from tests.support.http import LocalServer
 from tests.support.ledger import Ledger
 from tests.support.receivers import SmtpSink, WebhookReceiver
 from tests.support.servers import RedisServer
-from tests.support.service import ServiceProcess, configure, settings_for, wait_for
+from tests.support.service import ServiceProcess, configure, relay_runs, settings_for, wait_for
 
 pytestmark = pytest.mark.slow
 CONS = "ofac/consolidated_xml"
@@ -87,8 +85,8 @@ def test_failing_channels_deliver_once_after_recovery_or_end_dead_with_one_ops_a
                 rows = rows_by_subscriber(svc.engine)
                 return all(rows[n].status == "sent" for n in ("mail", "flaky", "limited", "hanging")) and ops.received
 
-            wait_for(settled, 60, what="every recovering channel")
-            time.sleep(4)  # a few relay runs later: still once
+            wait_for(settled, 120, what="every recovering channel")
+            relay_runs(env)  # a few relay runs later: still once
             rows = rows_by_subscriber(svc.engine)
             problems = ledger.problems()
             broken_owed = {k for k in problems["missing"] if k[1] == "/broken"}

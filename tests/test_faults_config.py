@@ -246,7 +246,7 @@ def _run(folder: Path, case: Case) -> tuple[int, str]:
     # The cases' channels are on localhost: they opt in to private hosts, as a test deployment would.
     env.update({"NOTIFIER_DATA_DIR": str(folder / "data"), "NOTIFIER_CHANNEL_ALLOW_PRIVATE": "true", **case.env})
     proc = subprocess.run(
-        [str(NOTIFIER), *case.command], cwd=folder, env=env, capture_output=True, text=True, timeout=60
+        [str(NOTIFIER), *case.command], cwd=folder, env=env, capture_output=True, text=True, timeout=300
     )
     return proc.returncode, proc.stdout + proc.stderr
 

@@ -78,7 +78,7 @@ def test_a_killed_beat_is_replaced_by_a_standby_or_a_new_beat_and_polls_resume_w
             polls = requests_to(server, "/un")
             process_of(first.pid, procs).kill()
             wait_for(lambda: requests_to(server, "/un") > polls, BOUND, what="a poll after the standby took over")
-            second = wait_for(lambda: leader(env, first.pid), 10, what="the standby to report leading")
+            second = wait_for(lambda: leader(env, first.pid), 30, what="the standby to report leading")
             svc = build_service(settings_for(env))
 
             def handed_over() -> bool:
@@ -107,7 +107,7 @@ def test_a_killed_beat_is_replaced_by_a_standby_or_a_new_beat_and_polls_resume_w
             finally:
                 os.kill(third.proc.pid, signal.SIGCONT)
             wait_for(lambda: requests_to(server, "/un") > polls, BOUND, what="a poll after the new beat took over")
-            wait_for(lambda: leader(env, first.pid, second.pid), 10, what="the new beat to report leading")
+            wait_for(lambda: leader(env, first.pid, second.pid), 30, what="the new beat to report leading")
             assert leader(env, first.pid, second.pid).pid == third.proc.pid
     finally:
         for p in procs:

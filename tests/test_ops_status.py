@@ -234,7 +234,9 @@ def test_status_and_health_commands_exit_non_zero_when_unhealthy(make_ctx, tmp_p
     env = cli_env(svc.settings)
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([str(NOTIFIER), *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+        return subprocess.run(
+            [str(NOTIFIER), *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+        )
 
     table = cli("status")
     assert table.returncode == 1, table.stderr

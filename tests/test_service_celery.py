@@ -7,7 +7,6 @@ webhook, exactly once, across worker restarts and a flushed broker.
 from __future__ import annotations
 
 import os
-import time
 from email.header import decode_header, make_header
 
 import pytest
@@ -20,7 +19,7 @@ from notifier.store.models import Delivery, SourceState
 from tests.conftest import real
 from tests.support.http import LocalServer
 from tests.support.receivers import SmtpSink, WebhookReceiver, parts
-from tests.support.service import ServiceProcess, wait_for
+from tests.support.service import ServiceProcess, relay_runs, wait_for
 
 CONS = "ofac/consolidated_xml"
 REDIS_DB = 11
@@ -102,9 +101,9 @@ def run_change_cycle(tmp_path, env_extra: dict[str, str], commands: list[list[st
             wait_for(lambda: accepted_snapshots(db_url) >= 1, 60, what="the baseline poll")
             server.serve("/CONSOLIDATED.XML", real(f"{CONS}/2025-12-18_CONSOLIDATED.XML").read_bytes())
             mails = smtp.wait(1, timeout=60)
-            posts = hook.wait(1, timeout=30)
+            posts = hook.wait(1, timeout=60)
             # Let beat run a few more polls: the unchanged list must not alert again.
-            wait_for(lambda: state(db_url) and state(db_url).last_status == "unchanged", 30, what="an unchanged poll")
+            wait_for(lambda: state(db_url) and state(db_url).last_status == "unchanged", 90, what="an unchanged poll")
             return list(mails), list(posts), procs
         finally:
             for p in procs:
@@ -163,7 +162,7 @@ def test_worker_restarted_between_enqueue_and_send_delivers_exactly_once(tmp_pat
         env = write_config(tmp_path, "unused", [{"name": "analysts", "channels": [{"url": hook.url()}]}], schedule="1h")
         env.update({"NOTIFIER_BROKER_URL": _redis_url(), "NOTIFIER_DATABASE_URL": pg_url})
         worker = ServiceProcess(["worker", "--queues", "deliver"], env, tmp_path, "worker").start()
-        wait_for(lambda: "ready" in worker.log(), 30, what="the worker to start")
+        wait_for(lambda: "ready" in worker.log(), 120, what="the worker to start")
         worker.kill()
         delivery_id = _pending_delivery(tmp_path, env, hook.url())
         from notifier.settings import Settings
@@ -181,7 +180,7 @@ def test_worker_restarted_between_enqueue_and_send_delivers_exactly_once(tmp_pat
         beat = ServiceProcess(["beat"], env, tmp_path, "beat").start()
         try:
             wait_for(lambda: len(hook.received) >= 1, 60, what="the alert")
-            time.sleep(4)  # several relay runs later: still exactly one
+            relay_runs(env)  # several relay runs later: still exactly one
             assert len(hook.received) == 1
             assert "KAYAKIRAN, Evren" in hook.received[0]["message"]
         finally:

@@ -60,6 +60,21 @@ def wait_for(predicate, timeout: float, interval: float = 0.2, what: str = "cond
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def relay_runs(env: dict[str, str], runs: int = 3, timeout: float = 90) -> None:
+    """Wait until the outbox relay has run `runs` more times (its heartbeat moves at each run): what a test waits
+    for before it says nothing was sent twice. A fixed sleep would see fewer runs the busier the machine is."""
+    from notifier.ops.heartbeat import heartbeat_store
+    from notifier.ops.status import RELAY_TASK
+
+    store, seen = heartbeat_store(settings_for(env)), set()
+
+    def ran() -> bool:
+        seen.update(b.seen_at for b in store.read("task") if b.name == RELAY_TASK)
+        return len(seen) > runs  # the first time seen may be a run from before the call
+
+    wait_for(ran, timeout, interval=0.1, what=f"{runs} more runs of the outbox relay")
+
+
 def configure(folder: Path, sources: dict, subscribers: list[dict], **env: str) -> dict[str, str]:
     """Write config/sources.yaml and config/subscriptions.yaml in `folder`; the environment to run the service there.
 
