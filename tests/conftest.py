@@ -87,6 +87,17 @@ def db_url(request, tmp_path):
         yield request.getfixturevalue("pg_url")
 
 
+# --- a local webhook receiver -----------------------------------------------------------------------------------
+@pytest.fixture
+def hook():
+    """A webhook receiver on 127.0.0.1 (tests.support.receivers), closed after the test."""
+    from tests.support.receivers import WebhookReceiver
+
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()
+
+
 # --- a configured service in a temp folder ---------------------------------------------------------------------
 @pytest.fixture
 def make_ctx(tmp_path, db_url):

@@ -20,13 +20,6 @@ CONS = "ofac/consolidated_xml"
 
 
 @pytest.fixture
-def hook():
-    receiver = WebhookReceiver()
-    yield receiver
-    receiver.close()
-
-
-@pytest.fixture
 def workdir(tmp_path, hook):
     shutil.copytree(REPO / "config", tmp_path / "config")
     subs = {

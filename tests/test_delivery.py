@@ -6,7 +6,6 @@ import json
 from datetime import datetime
 from email.header import decode_header, make_header
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -29,13 +28,6 @@ def deliver_all(svc) -> list[str]:
 def deliveries(svc) -> list[Delivery]:
     with Session(svc.engine) as s:
         return list(s.execute(select(Delivery).order_by(Delivery.id)).scalars())
-
-
-@pytest.fixture
-def hook():
-    receiver = WebhookReceiver()
-    yield receiver
-    receiver.close()
 
 
 def test_a_removal_reaches_email_with_html_and_text_parts_and_a_webhook(make_ctx, hook):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,7 +17,6 @@ from notifier.ingest.pipeline import poll
 from notifier.screening.watchlists import import_watchlist
 from notifier.store.models import Delivery
 from tests.conftest import real
-from tests.support.receivers import WebhookReceiver
 
 SOURCES = {
     "us_ofac_sdn": {"url": "x", "title": "OFAC SDN"},
@@ -55,13 +53,6 @@ def rows(svc, **where) -> list[Delivery]:
         for k, v in where.items():
             q = q.where(getattr(Delivery, k) == v)
         return list(s.execute(q).scalars())
-
-
-@pytest.fixture
-def hook():
-    receiver = WebhookReceiver()
-    yield receiver
-    receiver.close()
 
 
 def test_a_daily_subscriber_gets_one_digest_for_the_period_and_nothing_is_lost_or_repeated_on_restart(make_ctx, hook):

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from notifier.alerts.deliver import deliver_one
 from notifier.alerts.outbox import due
@@ -16,13 +17,6 @@ from tests.support.receivers import WebhookReceiver
 from tests.test_ops_status import OFAC, baseline, cli_env
 
 NOTIFIER = Path(sys.executable).parent / "notifier"
-
-
-@pytest.fixture
-def hook():
-    receiver = WebhookReceiver()
-    yield receiver
-    receiver.close()
 
 
 @pytest.fixture
@@ -39,7 +33,9 @@ def dead(make_ctx, hook):
 
 
 def cli(svc, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(NOTIFIER), *args], capture_output=True, text=True, env=cli_env(svc.settings), timeout=60)
+    return subprocess.run(
+        [str(NOTIFIER), *args], capture_output=True, text=True, env=cli_env(svc.settings), timeout=300
+    )
 
 
 def test_outbox_list_shows_dead_deliveries_without_secrets(dead):
@@ -57,6 +53,18 @@ def test_outbox_list_shows_dead_deliveries_without_secrets(dead):
     table = cli(svc, "outbox", "list")
     assert "notifier outbox retry ID" in table.stdout and "s3cr3t" not in table.stdout
     assert "no pending deliveries" in cli(svc, "outbox", "list", "--status", "pending").stdout
+
+
+def test_outbox_list_prints_a_receivers_error_as_text_not_as_markup(dead):
+    """A receiver's answer is data: brackets in it are printed as they are (a stray closing tag crashed the table)."""
+    svc, delivery_id = dead
+    error = "HTTP 500: [/] [bold]not bold[/bold]"
+    with svc.engine.begin() as conn:
+        conn.execute(text("update delivery set last_error = :e where id = :i"), {"e": error, "i": delivery_id})
+    env = {**cli_env(svc.settings), "COLUMNS": "400"}  # one line per row: the text is not folded
+    table = subprocess.run([str(NOTIFIER), "outbox", "list"], capture_output=True, text=True, env=env, timeout=300)
+    assert table.returncode == 0, table.stderr
+    assert error in table.stdout, table.stdout
 
 
 def test_outbox_retry_now_sends_a_dead_delivery(dead, hook):

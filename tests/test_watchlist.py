@@ -15,7 +15,7 @@ from notifier.ingest.pipeline import poll
 from notifier.screening.watchlists import WatchlistError, import_watchlist, parse_csv
 from notifier.store.models import Delivery, WatchlistEntry
 from tests.conftest import real
-from tests.support.receivers import SmtpSink, WebhookReceiver, parts
+from tests.support.receivers import SmtpSink, parts
 
 SDN = "ofac/sdn_csv"
 # Real additions of 2024-02-23, written as a Russian counterparty would: Cyrillic, another legal form, one
@@ -36,13 +36,6 @@ def deliveries(svc, purpose: str | None = None) -> list[Delivery]:
         if purpose:
             q = q.where(Delivery.purpose == purpose)
         return list(s.execute(q).scalars())
-
-
-@pytest.fixture
-def hook():
-    receiver = WebhookReceiver()
-    yield receiver
-    receiver.close()
 
 
 def test_bad_rows_are_reported_by_line_and_the_rest_is_kept():

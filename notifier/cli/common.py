@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 from notifier.errors import NotifierError
 from notifier.redact import scrub
@@ -26,6 +31,23 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 def fail(message: str, code: int = 2) -> None:
     err.print(f"error: {scrub(message)}", markup=False)
     raise typer.Exit(code)
+
+
+def print_json_lines(items: Iterable[Any]) -> None:
+    """`--json` output: one JSON object a line, text as it is (never read as markup)."""
+    for item in items:
+        out.print(json.dumps(item, ensure_ascii=False, default=str), markup=False)
+
+
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], **table: Any) -> None:
+    """A table whose cells are data: publisher text and receivers' errors can hold [brackets] that rich would
+    otherwise read as markup (or fail on, for a closing tag that matches nothing)."""
+    grid = Table(**table)
+    for col in columns:
+        grid.add_column(col, overflow="fold")
+    for row in rows:
+        grid.add_row(*(escape(str(cell)) for cell in row))
+    out.print(grid)
 
 
 def context(with_routing: bool = True):  # noqa: ANN201 - the Service type is imported lazily so `--help` stays fast

@@ -11,7 +11,19 @@ import typer
 from rich.markup import escape as rich_escape
 from rich.table import Table
 
-from notifier.cli.common import EXIT_QUARANTINED, app, context, err, every, fail, out, require_source, when
+from notifier.cli.common import (
+    EXIT_QUARANTINED,
+    app,
+    context,
+    err,
+    every,
+    fail,
+    out,
+    print_json_lines,
+    print_table,
+    require_source,
+    when,
+)
 from notifier.redact import scrub
 
 
@@ -73,8 +85,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
     for name, why in broken_adapters().items():  # on stderr, so that --json output stays parseable
         err.print(f"warning: adapter {name} could not be loaded: {why}", markup=False)
     if as_json:
-        for row in rows:
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+        print_json_lines(rows)
         return
     table = Table(title="Sources (details and URLs: --json)", show_lines=False)
     for col in ("source", "juris.", "every", "found", "last success", "records", "last change", "status"):
@@ -96,7 +107,7 @@ def sources(as_json: Annotated[bool, typer.Option("--json", help="One JSON objec
             r["last_success"],
             str(r["records"] if r["records"] is not None else "-"),
             r["last_change"],
-            f"[{colour}]{status}[/]",
+            f"[{colour}]{rich_escape(status)}[/]",  # errors and reasons are data, never markup
         )
     out.print(table)
 
@@ -234,34 +245,38 @@ def changes(
     with Session(ctx.engine) as session:
         rows = session.execute(stmt).all()
     if as_json:
-        for change, fetched_at in rows:
-            out.print(
-                json.dumps(
-                    {
-                        "id": change.id,
-                        "source": change.source,
-                        "key": change.key,
-                        "kind": change.kind,
-                        "change": change.change,
-                        "name": change.name,
-                        "snapshot": change.snapshot_id,
-                        "snapshot_time": fetched_at.isoformat(),
-                        "published_on": change.published_on,  # the publication's own date, when known
-                        "publication_id": change.publication_id,
-                        "fields": json.loads(change.fields) if change.fields else [],
-                    },
-                    ensure_ascii=False,
-                ),
-                markup=False,
-            )
+        print_json_lines(
+            {
+                "id": change.id,
+                "source": change.source,
+                "key": change.key,
+                "kind": change.kind,
+                "change": change.change,
+                "name": change.name,
+                "snapshot": change.snapshot_id,
+                "snapshot_time": fetched_at.isoformat(),
+                "published_on": change.published_on,  # the publication's own date, when known
+                "publication_id": change.publication_id,
+                "fields": json.loads(change.fields) if change.fields else [],
+            }
+            for change, fetched_at in rows
+        )
         return
     if not rows:
         out.print("no change events recorded")
         return
-    table = Table(title="Changes (newest first)")
-    for col in ("when", "source", "change", "key", "name", "fields"):
-        table.add_column(col, overflow="fold")
-    for change, fetched_at in rows:
-        fields = ", ".join(f["field"] for f in json.loads(change.fields)) if change.fields else ""
-        table.add_row(when(fetched_at), change.source, change.change, change.key, change.name, fields)
-    out.print(table)
+    print_table(
+        ("when", "source", "change", "key", "name", "fields"),
+        (
+            (
+                when(fetched_at),
+                change.source,
+                change.change,
+                change.key,
+                change.name,
+                ", ".join(f["field"] for f in json.loads(change.fields)) if change.fields else "",
+            )
+            for change, fetched_at in rows
+        ),
+        title="Changes (newest first)",
+    )

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from notifier.cli.common import app, context, fail, out, when
+from notifier.cli.common import app, context, fail, out, print_json_lines, print_table, when
 from notifier.redact import scrub
 
 COLOURS = {
@@ -217,8 +217,8 @@ def outbox_list(
     ctx = context(with_routing=False)
     rows = list_deliveries(ctx.engine, () if status_ == "all" else (status_,), limit)
     if as_json:
-        for r in rows:
-            data = {
+        print_json_lines(
+            {
                 "id": r.id,
                 "status": r.status,
                 "purpose": r.purpose,
@@ -231,27 +231,31 @@ def outbox_list(
                 "sent_at": r.sent_at.isoformat() if r.sent_at else None,
                 "last_error": scrub(r.last_error) if r.last_error else None,
             }
-            out.print(json.dumps(data, ensure_ascii=False), markup=False)
+            for r in rows
+        )
         return
     if not rows:
         out.print(f"no {'' if status_ == 'all' else status_ + ' '}deliveries", markup=False)
         return
-    table = Table(title=f"Outbox ({status_}, newest first)", title_justify="left")
-    for col in ("id", "status", "created", "purpose", "subscriber", "channel", "source", "attempts", "last error"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        table.add_row(
-            str(r.id),
-            r.status,
-            when(r.created_at),
-            r.purpose,
-            r.subscriber,
-            r.channel_type,
-            r.source or "-",
-            str(r.attempts),
-            scrub(r.last_error or ""),
-        )
-    out.print(table)
+    print_table(
+        ("id", "status", "created", "purpose", "subscriber", "channel", "source", "attempts", "last error"),
+        (
+            (
+                r.id,
+                r.status,
+                when(r.created_at),
+                r.purpose,
+                r.subscriber,
+                r.channel_type,
+                r.source or "-",
+                r.attempts,
+                scrub(r.last_error or ""),
+            )
+            for r in rows
+        ),
+        title=f"Outbox ({status_}, newest first)",
+        title_justify="left",
+    )
     if status_ == "dead":
         out.print("resend: notifier outbox retry ID    acknowledge: notifier outbox ack ID (or --all)", markup=False)
 

@@ -7,9 +7,8 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from notifier.cli.common import app, context, fail, out, when
+from notifier.cli.common import app, context, fail, out, print_json_lines, print_table, when
 
 quarantine_app = typer.Typer(
     help="Review quarantined snapshots: see what one would change, release it or keep it out.", no_args_is_help=True
@@ -38,20 +37,19 @@ def list_cmd(
     ctx = context(with_routing=False)
     rows = list_quarantined(ctx.engine, source)
     if as_json:
-        for q in rows:
-            row = {"id": q.id, "source": q.source, "fetched_at": q.fetched_at.isoformat(), "reason": q.reason,
-                   "records": q.record_count}
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+        print_json_lines(
+            {"id": q.id, "source": q.source, "fetched_at": q.fetched_at.isoformat(), "reason": q.reason,
+             "records": q.record_count} for q in rows
+        )  # fmt: skip
         return
     if not rows:
         out.print("no quarantined snapshot awaits a decision")
         return
-    table = Table(title="Quarantined snapshots (notifier quarantine show ID)")
-    for col in ("id", "source", "fetched", "records", "reason"):
-        table.add_column(col, overflow="fold")
-    for q in rows:
-        table.add_row(str(q.id), q.source, when(q.fetched_at), str(q.record_count or "-"), q.reason)
-    out.print(table)
+    print_table(
+        ("id", "source", "fetched", "records", "reason"),
+        ((q.id, q.source, when(q.fetched_at), q.record_count or "-", q.reason) for q in rows),
+        title="Quarantined snapshots (notifier quarantine show ID)",
+    )
 
 
 @quarantine_app.command("show")

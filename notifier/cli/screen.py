@@ -3,15 +3,12 @@ batch check a compliance team runs over its whole customer base)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from notifier.cli.common import app, context, fail, out
+from notifier.cli.common import app, context, fail, print_json_lines, print_table
 
 
 @app.command("screen")
@@ -44,19 +41,21 @@ def screen(
     for line in result.problems:
         typer.echo(f"warning: {line}", err=True)
     if as_json:
-        for hit in result.hits:
-            out.print(json.dumps(hit, ensure_ascii=False), markup=False)
+        print_json_lines(result.hits)
     else:
-        table = Table(show_lines=False)
-        for col in ("reference", "name", "designation", "source", "key", "score", "why"):
-            table.add_column(col, overflow="fold")
-        for h in result.hits:
-            why = "; ".join(h["why"]["agreed"] + [f"not {d}" for d in h["why"]["disagreed"]])
-            cells = (h["reference"], h["name"], h["record_name"], h["source"], h["key"], f"{h['score']:.2f}", why)
-            table.add_row(*(escape(str(c)) for c in cells))
-        out.print(table)
+        print_table(
+            ("reference", "name", "designation", "source", "key", "score", "why"),
+            (
+                (h["reference"], h["name"], h["record_name"], h["source"], h["key"], f"{h['score']:.2f}", _why(h))
+                for h in result.hits
+            ),
+        )
     typer.echo(
         f"{result.entries} counterparties screened against {result.records} current records of "
         f"{len(result.sources)} list(s): {len(result.hits)} hits on {result.matched} counterparties",
         err=as_json,
     )
+
+
+def _why(hit: dict) -> str:
+    return "; ".join(hit["why"]["agreed"] + [f"not {d}" for d in hit["why"]["disagreed"]])

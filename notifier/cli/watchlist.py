@@ -7,10 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
-from notifier.cli.common import app, context, fail, out
+from notifier.cli.common import app, context, fail, out, print_json_lines, print_table
 
 watchlist_app = typer.Typer(help="Subscribers' watchlists of counterparties (fuzzy-matched to designations).")
 app.add_typer(watchlist_app, name="watchlist")
@@ -79,8 +77,8 @@ def watchlist_show(
         out.print(f"{sub.name}: no watchlist imported (notifier watchlist import {sub.name} FILE)", markup=False)
         return
     if as_json:
-        for e in entries:
-            row = {
+        print_json_lines(
+            {
                 "line": e.line,
                 "reference": e.reference,
                 "name": e.name,
@@ -90,28 +88,29 @@ def watchlist_show(
                 "dates": json.loads(e.dates),
                 "identifiers": json.loads(e.identifiers),
             }
-            out.print(json.dumps(row, ensure_ascii=False), markup=False)
+            for e in entries
+        )
         return
     out.print(
         f"{sub.name}: {wl.entries} counterparties from {wl.source_file or '-'} imported "
         f"{wl.imported_at:%Y-%m-%d %H:%M:%SZ} (threshold {sub.watchlist_threshold})",
         markup=False,
     )
-    table = Table(show_lines=False)
-    for col in ("line", "reference", "name", "type", "country", "date", "identifiers"):
-        table.add_column(col, overflow="fold")
-    for e in entries:
-        cells = (
-            str(e.line),
-            e.reference or "",
-            e.name,
-            e.entity_type or "",
-            ", ".join(json.loads(e.countries)),
-            ", ".join(json.loads(e.dates)),
-            "; ".join(f"{t} {n}" for t, n in json.loads(e.identifiers)),
-        )
-        table.add_row(*(escape(c) for c in cells))
-    out.print(table)
+    print_table(
+        ("line", "reference", "name", "type", "country", "date", "identifiers"),
+        (
+            (
+                e.line,
+                e.reference or "",
+                e.name,
+                e.entity_type or "",
+                ", ".join(json.loads(e.countries)),
+                ", ".join(json.loads(e.dates)),
+                "; ".join(f"{t} {n}" for t, n in json.loads(e.identifiers)),
+            )
+            for e in entries
+        ),
+    )
 
 
 digest_app = typer.Typer(help="Digests of held changes for hourly and daily subscribers.", no_args_is_help=True)
@@ -143,17 +142,24 @@ def watchlist_hits(
     sub = _subscriber(svc, subscriber)
     hits = list_hits(svc.engine, sub.name, status)
     if as_json:
-        for h in hits:
-            out.print(json.dumps(h, ensure_ascii=False), markup=False)
+        print_json_lines(hits)
         return
-    table = Table(show_lines=False)
-    for col in ("hit", "status", "counterparty", "designation", "source", "key", "score", "last seen"):
-        table.add_column(col, overflow="fold")
-    for h in hits:
-        cells = (str(h["id"]), h["status"], h["entry_name"], h["record_name"], h["source"], h["key"],
-                 f"{h['score']:.2f}", h["last_seen_at"][:19])  # fmt: skip
-        table.add_row(*(escape(c) for c in cells))
-    out.print(table)
+    print_table(
+        ("hit", "status", "counterparty", "designation", "source", "key", "score", "last seen"),
+        (
+            (
+                h["id"],
+                h["status"],
+                h["entry_name"],
+                h["record_name"],
+                h["source"],
+                h["key"],
+                f"{h['score']:.2f}",
+                h["last_seen_at"][:19],
+            )
+            for h in hits
+        ),
+    )
 
 
 @watchlist_app.command("review")
