@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,18 @@ from notifier.store.repo import prior_state
 log = logging.getLogger("notifier.ingest.upgrade")
 
 _DEFAULT = "1"
+
+
+@dataclass(frozen=True)
+class _Upgrade:
+    """The source being upgraded: its stored records, its archive and the adapter that re-reads the snapshot."""
+
+    engine: Engine
+    archive: Archive
+    tmp_dir: Path
+    source: str
+    adapter_cls: type[Adapter]
+    options: Mapping[str, Any] | None
 
 
 def refresh_stored_records(
@@ -50,7 +63,8 @@ def refresh_stored_records(
         if state is None or (state.parser_version or _DEFAULT) == current:
             return None
         snapshot = session.get(Snapshot, state.revision) if state.revision else None
-    refreshed = _reparse(engine, archive, tmp_dir, source, adapter_cls, options, snapshot) if snapshot else None
+    up = _Upgrade(engine, archive, tmp_dir, source, adapter_cls, options)
+    refreshed = _reparse(up, snapshot) if snapshot else None
     with Session(engine) as session, session.begin():
         session.execute(update(SourceState).where(SourceState.source == source).values(parser_version=current))
         if refreshed is None:
@@ -60,15 +74,8 @@ def refresh_stored_records(
     return refreshed
 
 
-def _reparse(
-    engine: Engine,
-    archive: Archive,
-    tmp_dir: Path,
-    source: str,
-    adapter_cls: type[Adapter],
-    options: Mapping[str, Any] | None,
-    snapshot: Snapshot,
-) -> int | None:
+def _reparse(up: _Upgrade, snapshot: Snapshot) -> int | None:
+    engine, archive, tmp_dir, source, adapter_cls = up.engine, up.archive, up.tmp_dir, up.source, up.adapter_cls
     parts: dict[str, dict[str, Any]] = json.loads(snapshot.parts or "{}")
     missing = [p for p, info in parts.items() if not archive.has(info.get("sha256") or "")]
     if not parts or missing:
@@ -81,7 +88,7 @@ def _reparse(
     try:
         for part, info in parts.items():
             paths[part] = archive.restore(info["sha256"], tmp_dir)
-        adapter = adapter_cls(options)
+        adapter = adapter_cls(up.options)
         prior, _ = prior_state(engine, source)
         result = scan(adapter.parse(paths), prior, tmp_dir, delta=lambda: adapter.is_delta)
     except Exception as exc:  # noqa: BLE001 - the poll itself goes on and judges the new snapshot

@@ -16,9 +16,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from notifier.alerts.render import SourceMeta
 from notifier.screening.matching import DEFAULT_THRESHOLD, Index, collector_paused, designation_party
 from notifier.screening.watchlists import WatchlistError, entry_party, parse_csv
-from notifier.store.models import Record, SourceState
+from notifier.store.models import Change, ChangeIndex, Record, Snapshot, SourceState
 from notifier.timeutil import utcnow
 from notifier.web import queries
 from notifier.web.auth import Principal
@@ -50,9 +51,7 @@ def _items(request: Request, rows: list) -> list[dict[str, Any]]:
     changes_url = str(request.url_for("changes"))
     out = []
     for c, snap, ix in rows:
-        meta = ctx.meta(c.source)
-        payload = queries.loads(c.after) or queries.loads(c.before) or {}
-        item = queries.change_dict(c, snap, ix, meta, queries.official_link(payload, meta))
+        item = queries.change_dict(c, snap, ix, ctx.meta(c.source))
         item["html_url"] = f"{changes_url}/{c.id}"
         out.append(item)
     return out
@@ -84,57 +83,16 @@ def api_changes_csv(
 ) -> StreamingResponse:
     """Every change event matching the filter, oldest first, as CSV (audit export)."""
     ctx = request.app.state.ctx
-    columns = [
-        "id",
-        "cursor",
-        "detected_at",
-        "source",
-        "jurisdiction",
-        "kind",
-        "change",
-        "key",
-        "name",
-        "entity_type",
-        "programs",
-        "changed_fields",
-        "snapshot_id",
-        "snapshot_sha256",
-        "official_url",
-    ]
 
     def rows() -> Iterator[str]:
         buf = io.StringIO()
         writer = csv.writer(buf)
-        writer.writerow(columns)
+        writer.writerow(CSV_COLUMNS)
         last = 0
         with Session(ctx.engine) as session:
             while True:
                 d = queries.delta(session, flt, ctx.metas, last, 2000)
-                for c, snap, ix in d.items:
-                    payload = queries.loads(c.after) or queries.loads(c.before) or {}
-                    meta = ctx.meta(c.source)
-                    writer.writerow(
-                        [
-                            _cell(v)
-                            for v in (
-                                c.id,
-                                ix.seq,
-                                c.created_at.isoformat(),
-                                c.source,
-                                meta.jurisdiction,
-                                c.kind,
-                                c.change,
-                                c.key,
-                                c.name,
-                                ix.entity_type or "",
-                                "; ".join(payload.get("programs") or []),
-                                "; ".join(f["field"] for f in queries.loads(c.fields) or []),
-                                snap.id,
-                                snap.sha256 or "",
-                                queries.official_link(payload, meta) or "",
-                            )
-                        ]
-                    )
+                writer.writerows(_csv_row(c, snap, ix, ctx.meta(c.source)) for c, snap, ix in d.items)
                 yield buf.getvalue()
                 buf.seek(0)
                 buf.truncate()
@@ -148,6 +106,50 @@ def api_changes_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="changes-{stamp}.csv"'},
     )
+
+
+CSV_COLUMNS = (
+    "id",
+    "cursor",
+    "detected_at",
+    "source",
+    "jurisdiction",
+    "kind",
+    "change",
+    "key",
+    "name",
+    "entity_type",
+    "programs",
+    "changed_fields",
+    "snapshot_id",
+    "snapshot_sha256",
+    "official_url",
+)
+
+
+def _csv_row(c: Change, snap: Snapshot, ix: ChangeIndex, meta: SourceMeta) -> list[Any]:
+    """One change event as a CSV row (CSV_COLUMNS), each cell safe to open in a spreadsheet."""
+    payload = queries.payload_of(c)
+    return [
+        _cell(v)
+        for v in (
+            c.id,
+            ix.seq,
+            c.created_at.isoformat(),
+            c.source,
+            meta.jurisdiction,
+            c.kind,
+            c.change,
+            c.key,
+            c.name,
+            ix.entity_type or "",
+            "; ".join(payload.get("programs") or []),
+            "; ".join(f["field"] for f in queries.loads(c.fields) or []),
+            snap.id,
+            snap.sha256 or "",
+            queries.official_link(payload, meta) or "",
+        )
+    ]
 
 
 def _cell(value: Any) -> Any:
@@ -373,7 +375,7 @@ def feed(
     for c, _snap, _ix in rows:
         meta = ctx.meta(c.source)
         head, text = readable(c, meta)
-        payload = queries.loads(c.after) or queries.loads(c.before) or {}
+        payload = queries.payload_of(c)
         entries.append(
             {
                 "id": f"tag:sanctions-notifier,2025:change/{c.source}/{c.id}",

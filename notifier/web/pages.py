@@ -120,7 +120,7 @@ def change_detail(request: Request, change_id: int, who: Principal = Depends(rea
         snapshot = session.get(Snapshot, change.snapshot_id)
         deliveries = queries.alerted(session, change)
     meta = ctx.meta(change.source)
-    payload = queries.loads(change.after) or queries.loads(change.before) or {}
+    payload = queries.payload_of(change)
     head, text = readable(change, meta)
     return render(
         request,

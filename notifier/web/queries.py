@@ -201,9 +201,14 @@ def loads(text: str | None) -> Any:
     return json.loads(text) if text else None
 
 
-def change_dict(c: Change, snap: Snapshot, ix: ChangeIndex, meta: SourceMeta, official: str | None) -> dict[str, Any]:
+def payload_of(c: Change) -> dict[str, Any]:
+    """The record as the change left it (as it last stood, for a removal)."""
+    return loads(c.after) or loads(c.before) or {}
+
+
+def change_dict(c: Change, snap: Snapshot, ix: ChangeIndex, meta: SourceMeta) -> dict[str, Any]:
     """One change as the API describes it."""
-    payload = loads(c.after) or loads(c.before) or {}
+    payload = payload_of(c)
     return {
         "id": c.id,
         "cursor": ix.seq,
@@ -221,7 +226,7 @@ def change_dict(c: Change, snap: Snapshot, ix: ChangeIndex, meta: SourceMeta, of
         "fields": loads(c.fields) or [],
         "before": loads(c.before),
         "after": loads(c.after),
-        "official_url": official,
+        "official_url": official_link(payload, meta),
     }
 
 
