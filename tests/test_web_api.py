@@ -210,6 +210,38 @@ def test_openapi_documents_the_api(site):
     assert site.get("/api/docs").status_code == 200
 
 
+def test_api_docs_work_offline_every_endpoint_on_one_page_with_no_script_and_nothing_from_another_host(site):
+    page = site.get("/api/docs")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"], "the pages' policy, no exception"
+    html = page.text
+    assert "<script" not in html.lower()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html), "nothing loaded from a CDN"
+    spec = site.get("/api/openapi.json").json()
+    documented = [f"{m.upper()} {p}" for p, ops in spec["paths"].items() for m, op in ops.items() if op.get("tags")]
+    assert len(documented) >= 7
+    for operation in documented:
+        assert f"<code>{operation}</code>" in html, operation
+    for words in ("The `next` cursor of the previous answer", "ScreenParty", "text/csv", "integer (1 to 1000)"):
+        assert words in html, words
+    assert "<code>GET /changes</code>" not in html, "the HTML pages are not API endpoints"
+
+
+def test_api_docs_escape_what_the_schema_says(make_ctx):
+    from notifier.web.app import create_app
+
+    app = create_app(make_ctx({}), local=True)
+
+    @app.get("/api/probe", tags=["probe"])
+    def probe() -> dict:
+        """<img src=x onerror=alert(1)> & <b>bold</b>"""
+        return {}
+
+    html = TestClient(app).get("/api/docs").text
+    assert "&lt;img src=x onerror=alert(1)&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html
+    assert "<img" not in html and "<b>" not in html
+
+
 def test_dashboard_shows_sources_chart_and_server_timing(site):
     page = site.get("/")
     assert page.status_code == 200

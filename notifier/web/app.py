@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from notifier.app import Service
-from notifier.web import api, pages, quarantine, review
+from notifier.web import api, apidocs, pages, quarantine, review
 from notifier.web.auth import ANONYMOUS, load_secret
 from notifier.web.present import safe_url, show, when
 from notifier.web.queries import BadFilter
@@ -46,7 +46,7 @@ def create_app(ctx: Service, *, local: bool = True) -> FastAPI:
         title="sanctions-notifier",
         description="Change events of official sanctions lists: a delta cursor, records and their history, "
         "screening, CSV audit export. Send `Authorization: Bearer <token>` (`notifier web token create`).",
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs is ours (notifier/web/apidocs.py): Swagger UI needs a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -59,6 +59,7 @@ def create_app(ctx: Service, *, local: bool = True) -> FastAPI:
     app.include_router(review.router)
     app.include_router(quarantine.router)
     app.include_router(api.router)
+    app.include_router(apidocs.router)
 
     @app.middleware("http")
     async def timing_and_headers(request: Request, call_next):  # noqa: ANN001, ANN202
@@ -67,9 +68,8 @@ def create_app(ctx: Service, *, local: bool = True) -> FastAPI:
         response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
-        if not request.url.path.startswith("/api/docs"):
-            response.headers["Content-Security-Policy"] = CSP
-            response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Content-Security-Policy"] = CSP
+        response.headers["X-Frame-Options"] = "DENY"
         return response
 
     def _error(request: Request, status: int, message: str, headers: dict | None = None) -> Response:
