@@ -224,16 +224,17 @@ def test_a_relay_that_stopped_running_shows_although_beat_and_workers_live(make_
 
 
 def test_status_and_health_commands_exit_non_zero_when_unhealthy(make_ctx, tmp_path):
-    svc = make_ctx(OFAC, heartbeat_interval=10)
+    svc = make_ctx(OFAC, heartbeat_interval=30)  # alive for 90 s after a heartbeat: a slow CLI start is not a death
     baseline(svc)
     with Session(svc.engine) as s, s.begin():
         s.execute(update(SourceState).values(consecutive_failures=5, last_error="HTTP 503"))
     import socket
 
-    live(svc.settings, host=socket.gethostname())
     env = cli_env(svc.settings)
 
-    def cli(*args: str) -> subprocess.CompletedProcess:
+    def cli(*args: str, worker_age: float = 0) -> subprocess.CompletedProcess:
+        """The command, run just after the worker and beat here left their heartbeats (`worker_age` s ago)."""
+        live(svc.settings, host=socket.gethostname(), worker_age=worker_age)
         return subprocess.run(
             [str(NOTIFIER), *args], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
         )
@@ -249,8 +250,7 @@ def test_status_and_health_commands_exit_non_zero_when_unhealthy(make_ctx, tmp_p
     assert (worker.returncode, worker.stdout.split(":")[0]) == (0, "ok")
     beat = cli("health", "beat")
     assert beat.returncode == 0 and "scheduling" in beat.stdout
-    live(svc.settings, host=socket.gethostname(), worker_age=60)
-    lost = cli("health", "worker")
+    lost = cli("health", "worker", worker_age=600)
     assert lost.returncode == 1 and len(lost.stdout.strip().splitlines()) == 1 and "lost" in lost.stdout
     assert cli("health", "flower").returncode == 2
 
