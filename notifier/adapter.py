@@ -25,12 +25,13 @@ class Deletion:
     key: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen init costs three times as much, and one is made per listed record
 class Unbuilt:
     """A record known so far by its key and a digest of its published form (Adapter.parse_unbuilt).
 
     The core builds it (Adapter.build(raw)) only when the digest differs from the stored one: on a list of
-    millions where 1 % changes, building and hashing the other 99 % is most of a poll's cost.
+    millions where 1 % changes, building and hashing the other 99 % is most of a poll's cost. Read-only by
+    convention.
     """
 
     key: str
