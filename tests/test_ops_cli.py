@@ -150,3 +150,15 @@ def test_prune_dry_run_and_settings_commands(make_ctx):
     current = cli(svc, "settings").stdout.splitlines()
     assert f"NOTIFIER_DATA_DIR={svc.settings.data_dir}" in current
     assert "NOTIFIER_RETENTION_ARCHIVE_DAYS=90" in current
+
+
+def test_status_json_prints_an_error_text_as_it_is(make_ctx):
+    """Publisher and server text is data: emoji codes and brackets in it reach `status --json` unchanged."""
+    svc = make_ctx(OFAC)
+    baseline(svc)
+    error = "HTTP 503 :warning: [b]busy[/b]"
+    with svc.engine.begin() as conn:
+        conn.execute(text("UPDATE source_state SET last_error = :e"), {"e": error})
+    run = cli(svc, "status", "--json")
+    [source] = json.loads(run.stdout)["sources"]
+    assert source["last_error"] == error

@@ -24,8 +24,9 @@ app = typer.Typer(
     rich_markup_mode=None,  # plain click help: Typer's rich help costs ~0.25 s of start-up (bench/bench_cli.py)
     help="Poll official sanctions lists, diff them record by record, alert subscribers.",
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# emoji=False: publisher text and JSON are printed as they are (":warning:" in an error stays those characters)
+out = Console(highlight=False, soft_wrap=True, emoji=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 
 def fail(message: str, code: int = 2) -> None:
