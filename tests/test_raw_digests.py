@@ -151,3 +151,27 @@ def test_an_unchanged_entity_listed_twice_is_a_duplicate_on_the_fast_path_too(ma
     changed["properties"]["alias"] = [*changed["properties"].get("alias", []), "V. V. Putin"]
     twice = poll(ctx, "os", {"main": write(tmp_path / "v3.json", [*items, changed, changed])})
     assert twice.status == "quarantined" and "duplicate record keys" in twice.reason and "Q7747" in twice.reason
+
+
+def test_the_diff_reads_stored_hashes_held_as_bytes_as_the_hex_it_stored(tmp_path):
+    """prior_state holds a large list's hashes as bytes: unchanged, amended, removed and renumbered records come out
+    exactly as with the hex strings."""
+    from notifier.ingest.canonical import canonical_payload, content_hash
+    from notifier.ingest.diff import scan
+    from notifier.records import Designation
+
+    def record(key: str, name: str) -> Designation:
+        return Designation(key=key, name=name, entity_type="person")
+
+    stored = [record("1", "Same"), record("2", "Before"), record("3", "Gone"), record("4", "Moved")]
+    hexes = {r.key: content_hash(canonical_payload(r)) for r in stored}
+    new = [record("1", "Same"), record("2", "After"), record("5", "Moved"), record("6", "New")]
+    for prior in (dict(hexes), {k: bytes.fromhex(v) for k, v in hexes.items()}):
+        result = scan(iter([record(r.key, r.name) for r in new]), prior, tmp_path, match_moved=True)
+        assert (set(result.added), set(result.amended), result.removed, result.moved) == (
+            {"6"},
+            {"2"},
+            ["3"],
+            [("4", "5")],
+        )
+        result.spill.discard()

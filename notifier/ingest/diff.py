@@ -87,7 +87,7 @@ class Scan:
 
 def scan(
     records: Iterable[Record | Deletion | Unbuilt],
-    prior: dict[str, str],
+    prior: dict[str, str | bytes],
     tmp_dir: Path,
     match_moved: bool = False,
     delta: Callable[[], bool] = lambda: False,
@@ -150,6 +150,8 @@ def scan(
             payload = canonical_payload(record)
             digest = content_hash(payload)
             old = prior.pop(key, None)
+            if type(old) is bytes:  # prior_state holds a large list's hashes as bytes
+                old = old.hex()
             if old == digest:
                 if raw_digest is not None and stored_fp.get(key) != raw_digest:
                     result.redigested[key] = raw_digest
@@ -171,11 +173,12 @@ def scan(
     return result
 
 
-def _match_moved(result: Scan, prior: dict[str, str]) -> None:
+def _match_moved(result: Scan, prior: dict[str, str | bytes]) -> None:
     """Pair removed and added records with identical content: the publisher renumbered them."""
     by_hash: dict[str, list[str]] = {}
     for key in result.removed:
-        by_hash.setdefault(prior[key], []).append(key)
+        digest = prior[key]
+        by_hash.setdefault(digest.hex() if type(digest) is bytes else digest, []).append(key)
     for new_key, digest in sorted(result.added.items()):
         olds = by_hash.get(digest)
         if olds:

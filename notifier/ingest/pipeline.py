@@ -306,7 +306,7 @@ def refuse_known(run: Run) -> None:
         raise Repeat(run.history.repeat)
 
 
-def parse_and_guard(run: Run, prior: dict[str, str], prior_count: int, raw_digests: dict[str, int]) -> Scan:
+def parse_and_guard(run: Run, prior: dict[str, str | bytes], prior_count: int, raw_digests: dict[str, int]) -> Scan:
     """Check the files, parse them into records compared with the stored hashes as they stream (the diff), then
     check the counts and the text; anything wrong quarantines the snapshot."""
     adapter_cls, state, guard, past = run.adapter_cls, run.state, run.cfg.guard, run.history
@@ -479,7 +479,7 @@ def _parse_and_scan(
     adapter_cls: type[Adapter],
     cfg: SourceConfig,
     paths: dict[str, Path],
-    prior: dict[str, str],
+    prior: dict[str, str | bytes],
     tmp_dir: Path,
     raw_digests: dict[str, int],
 ) -> tuple[Scan, int | None]:
