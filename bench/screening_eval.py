@@ -27,7 +27,7 @@ from notifier.screening.names import name_keys
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "screening" / "labelled.csv"
 FLOORS = {  # what tests/test_screening.py pins on the committed subset (a little below its measured figures)
-    "script": 0.55, "script_un": 0.48, "alias": 0.22, "translit": 0.88, "order": 0.88,
+    "script": 0.70, "script_un": 0.55, "alias": 0.22, "translit": 0.88, "order": 0.88,
     "missing_middle": 0.80, "legal_form": 0.90, "typo": 0.88, "precision": 0.90,
 }  # fmt: skip
 GOALS = {  # recall floors per category, precision floor on everything (hard negatives included)
