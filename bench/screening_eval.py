@@ -3,9 +3,12 @@ held-out part (never used for tuning) beside the tuning part, with the goals in 
 
 Each list is screened as a publication would be: its records (as the set's view of them: an original-script or
 alias name taken out where the row asks for it) against one watchlist holding that list's positive rows and
-every hard negative. A hit on the row's target is right; a hit on another record of the list sharing a name key
-with the target is the same name listed twice (not counted); any other hit is a false alarm. `proposed` says
-how often candidate generation put the target before the scorer at all.
+every hard negative; a cross-list alias row (`Row.published`) is screened against its target as published, even
+where another row changed the set's view of it. A hit on the row's target is right; a hit on another record of
+the list sharing a name key with the target is the same name listed twice, and a hit on a record that lists the
+row's own name (equal up to order, case, legal form, spelling skeleton: "Abu Luqman" is an alias on two records)
+is that name listed there: neither is counted. Any other hit is a false alarm. `proposed` says how often
+candidate generation put the target before the scorer at all.
 
     .venv/bin/python -m bench.screening_eval /work/shared/data/real [threshold]
     .venv/bin/python -m bench.screening_eval /work/shared/data/real --write-fixture   (the tests' subset)
@@ -17,23 +20,25 @@ import csv
 import random
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bench.screening_sets import NEGATIVE, POSITIVE, Row, Sets, build
-from notifier.screening.matching import DEFAULT_THRESHOLD, Index, designation_party, make_party
+from notifier.screening.matching import DEFAULT_THRESHOLD, Index, Party, designation_party, make_party
 from notifier.screening.names import name_keys
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "screening" / "labelled.csv"
 FLOORS = {  # what tests/test_screening.py pins on the committed subset (a little below its measured figures)
-    "script": 0.70, "script_un": 0.55, "alias": 0.22, "translit": 0.88, "order": 0.88,
-    "missing_middle": 0.80, "legal_form": 0.90, "typo": 0.88, "precision": 0.90,
+    "script": 0.70, "script_un": 0.55, "alias": 0.36, "alias_same": 0.36, "translit": 0.88, "order": 0.88,
+    "missing_middle": 0.84, "legal_form": 0.90, "typo": 0.88, "precision": 0.95,
 }  # fmt: skip
 GOALS = {  # recall floors per category, precision floor on everything (hard negatives included)
-    "script": 0.80, "script_un": 0.80, "alias": 0.80, "translit": 0.90, "order": 0.90,
+    "script": 0.80, "script_un": 0.80, "alias": 0.80, "alias_same": None, "translit": 0.90, "order": 0.90,
     "missing_middle": 0.90, "legal_form": 0.90, "typo": 0.90, "precision": 0.97,
 }  # fmt: skip
+LABELS = {"alias": "alias, other list", "alias_same": "alias, same record without it"}
 
 
 @dataclass
@@ -72,21 +77,30 @@ def evaluate(sets: Sets, rows: list[Row] | None = None, threshold: float = DEFAU
     for source in sources:
         mine = [r for r in rows if r.target.startswith(source + ":")] + negatives
         index = Index(make_party([r.name], ref=id(r)) for r in mine)
+        published = [r for r in mine if r.published]
+        as_published = Index(make_party([r.name], ref=id(r)) for r in published) if published else None
         target_of = defaultdict(list)
         for r in mine:
             if r.positive:
                 target_of[r.target].append(id(r))
+
+        def run(key: str, subject: Party, on: Index, wanted: Callable[[Row], bool], targets: dict) -> None:
+            cands = {on.entries[i].ref for i in on.candidates(subject)}
+            proposed.update(c for c in targets.get(key, ()) if c in cands and wanted(all_rows[c]))
+            for hit in on.screen(subject, threshold):
+                if wanted(all_rows[hit.entry.ref]):
+                    hits[hit.entry.ref][key] = hit.score
+
         for key, payload in sets.records.items():
             if not key.startswith(source + ":"):
                 continue
             names = sets.views[key]
-            if not names:
-                continue
-            subject = designation_party(view(payload, names, names != _names(payload)))
-            cands = {index.entries[i].ref for i in index.candidates(subject)}
-            proposed.update(c for c in target_of.get(key, ()) if c in cands)
-            for hit in index.screen(subject, threshold):
-                hits[hit.entry.ref][key] = hit.score
+            changed = names != _names(payload)
+            if names:
+                subject = designation_party(view(payload, names, changed))
+                run(key, subject, index, lambda r, changed=changed: not (changed and r.published), target_of)
+            if changed and as_published is not None:  # cross-list rows meet the record as its list publishes it
+                run(key, designation_party(payload), as_published, lambda r: True, target_of)
     keys_cache: dict[str, set[str]] = {}
 
     def keys(k: str) -> set[str]:
@@ -103,10 +117,11 @@ def evaluate(sets: Sets, rows: list[Row] | None = None, threshold: float = DEFAU
             f.proposed[row.category] += rid in proposed
             if row.target not in found:
                 f.missed.append(row)
+            own = name_keys(row.name)
             for k, score in found.items():
                 if k == row.target:
                     f.right += 1
-                elif not keys(k) & keys(row.target):
+                elif not keys(k) & (keys(row.target) | own):  # the same name listed twice is no false alarm
                     f.wrong += 1
                     f.wrong_hits.append((row, sets.records[k]["name"], score))
         else:
@@ -131,12 +146,13 @@ def report(by_split: dict[str, Figures], threshold: float) -> bool:
         if not h.total[cat] and not t.total[cat]:
             continue
         goal = GOALS[cat]
-        passed = h.recall(cat) >= goal
+        passed = goal is None or h.recall(cat) >= goal
         ok &= passed
         proposed = h.proposed[cat] / (h.total[cat] or 1)
+        verdict = "(reported, no goal)" if goal is None else f">= {goal:.2f} {'ok' if passed else 'BELOW'}"
         print(f"{cat:16} {h.recall(cat):8.3f} ({h.found[cat]:4}/{h.total[cat]:4}) {proposed:9.3f}"
-              f" {t.recall(cat):8.3f} ({t.found[cat]:4}/{t.total[cat]:4})   >= {goal:.2f}"
-              f" {'ok' if passed else 'BELOW'}")  # fmt: skip
+              f" {t.recall(cat):8.3f} ({t.found[cat]:4}/{t.total[cat]:4})   {verdict}"
+              + (f"  [{LABELS[cat]}]" if cat in LABELS else ""))  # fmt: skip
     print(f"{'hard negatives':16} {'rows with an alarm':>22}")
     for cat in NEGATIVE:
         h, t = by_split["heldout"], by_split["tune"]
@@ -163,7 +179,7 @@ def write_fixture(sets: Sets, per_category: int = 25, seed: int = 3) -> None:
         w.writerow(["name", "category", "target", "split", "detail", "view"])
         for r in chosen:
             names = sets.views.get(r.target, []) if r.target else []
-            changed = r.target and names != _names(sets.records[r.target])
+            changed = r.target and not r.published and names != _names(sets.records[r.target])
             w.writerow([r.name, r.category, r.target, r.split, r.detail, "|".join(names) if changed else ""])
     print(f"{FIXTURE}: {len(chosen)} rows")
 

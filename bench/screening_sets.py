@@ -6,8 +6,20 @@ Positives (a counterparty that IS the designation):
   Japanese MOF list's katakana/kanji names against its English ones, the Australian list's Arabic and Cyrillic
   names (those also in the UN list left out), Korean names we wrote (no list here has Hangul); and, held out
   entirely, the UN list's NAME_ORIGINAL_SCRIPT names (`script_un`).
-- alias: a list's own good-quality alias (UN "Good", Australian not "weak", MOF not low-quality) that spells the
-  primary name another way (shares a word's consonants with it), screened against the record without it.
+- alias: what a bank meets. Its customer file writes a party the way one list's good-quality alias writes it (UN
+  "Good", Australian not "weak", MOF not low-quality, UK all), and it screens against every list: the row is that
+  alias against the SAME party's record on ANOTHER list, as published, where that list's own spellings and aliases
+  stand. Records are the same party when they share a strong identifier: the UN reference a record carries as its
+  own (UN, Australia's "QDi.123." opening its remarks, the UK's "UN Ref QI.A.123.01" read as "QDi.123", MOF's "UN
+  reference"), or a passport, national identity or IMO number (five digits or more). A party with two records on one
+  list is left out (ambiguous); a row whose alias the other record holds as written (same words, any order or case)
+  is left out (nothing to find), and so is one sharing no word's consonants with any name the other record holds:
+  a nom de guerre only list A carries ("Talha" for ADEM YILMAZ), which the bank finds on list A as written; one
+  alias per pair of records.
+- alias_same ("alias, same record without it"): the older, harsher set kept so nothing is hidden: a list's own
+  good-quality alias that shares a word's consonants with the primary name, against the same record with that alias
+  removed. Many are partial names or noms de guerre sharing one word ("Calib Trinidad" for ANGELO RAMIREZ
+  TRINIDAD), which no matcher accepts without losing precision; reported, no goal.
 - translit: OFAC SDN names with one romanization rewritten (-ov/-off, zh/j, kh/h, ye/e, iy/y/ii, ks/x, yu/iu,
   a double letter added or dropped); order (words reordered); missing_middle (a patronymic or middle name
   dropped); legal_form (another legal form, or none); typo (one slip in a long word).
@@ -16,8 +28,9 @@ person's given names, or the reverse), firm_word (a listed firm's distinctive wo
 one_word (one word of a person's name swapped), script_swap (an original-script name with one word swapped),
 unlisted (ordinary companies). A negative that is itself listed (any name key of any record) is dropped.
 
-The split is by designation (a record's rows are all tuning or all held-out: sha1 of source:key, 30 % held out);
-negatives by the sha1 of the name. Deterministic: same files, same sets.
+The split is by designation (a record's rows are all tuning or all held-out: sha1 of source:key, 30 % held out; for
+the cross-list alias rows sha1 of the party, so both directions of one party fall on one side); negatives by the
+sha1 of the name. Deterministic: same files, same sets.
 """
 
 from __future__ import annotations
@@ -38,9 +51,11 @@ LISTS = {
     "un_sc": "un/2025-12-10_consolidated.xml",
     "au_dfat": "au/2026-02-24_Australian_Sanctions_Consolidated_List.xlsx",
     "jp_mof": "jp/mof_shisantouketsu20260305.xlsx",
+    "gb_fcdo": "uk/hmt_consolidated_2014-04-02_ConList.csv",  # the former HM Treasury list: cross-list aliases only
 }
+OWN_ROWS = ("us_ofac_sdn", "un_sc", "au_dfat", "jp_mof")  # lists the single-list categories are built from
 HELD_OUT = 30  # percent of designations whose rows are never used for tuning
-POSITIVE = ("script", "script_un", "alias", "translit", "order", "missing_middle", "legal_form", "typo")
+POSITIVE = ("script", "script_un", "alias", "alias_same", "translit", "order", "missing_middle", "legal_form", "typo")
 NEGATIVE = ("same_surname", "same_given", "firm_word", "one_word", "script_swap", "unlisted")
 _NON_LATIN = re.compile(  # Greek, Cyrillic, Hebrew, Arabic, kana, CJK, Hangul
     r"[\u0370-\u03ff\u0400-\u04ff\u0590-\u06ff\u0750-\u077f\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7a3]"
@@ -91,6 +106,14 @@ class Row:
     def positive(self) -> bool:
         return bool(self.target)
 
+    @property
+    def published(self) -> bool:
+        """Screened against its target as published (not the set's view of it, which another row may change)."""
+        return self.category in PUBLISHED
+
+
+PUBLISHED = ("alias",)
+
 
 @dataclass
 class Sets:
@@ -121,11 +144,75 @@ def _good_aliases(source: str, p: dict[str, Any]) -> list[str]:
     return [a for a in p.get("aliases") or [] if a not in weak]
 
 
+def _latin_aliases(key: str, p: dict[str, Any]) -> list[str]:
+    return [a for a in _good_aliases(key.split(":")[0], p) if not _script_name(a) and not _JUNK.search(a)]
+
+
+_UN_REF = re.compile(r"\b([A-Z]{2}[ie])\.(\d{3})\b")
+_UN_REF_OLD = re.compile(r"\bUN Ref\s+([QT])([IE])\.[A-Z]\.(\d{1,3})\.\d\d\b")  # before the 2014 renumbering
+_ID_NUMBER = re.compile(r"\b[A-Z]{0,3}[ -]?\d[\d -]{4,}\d\b")
+
+
+def _strong_ids(key: str, p: dict[str, Any]) -> set[str]:
+    """What says two records are one party: the record's own UN reference, or a passport, identity or IMO number."""
+    source = key.split(":")[0]
+    remarks = p.get("remarks") or ""
+    found: set[str] = set()
+    if source == "un_sc":
+        found.add(str((p.get("extra") or {}).get("reference_number") or ""))
+    elif source == "au_dfat" and (m := _UN_REF.match(remarks.strip())):
+        found.add(m[0])
+    elif source == "gb_fcdo" and (m := _UN_REF_OLD.search(remarks)):
+        found.add(f"{'QD' if m[1] == 'Q' else 'TA'}{m[2].lower()}.{int(m[3]):03d}")
+    for ident in p.get("identifiers") or []:
+        number = str(ident.get("number") or "")
+        if "reference" in str(ident.get("type") or "").lower():
+            found.update(m[0] for m in _UN_REF.finditer(number))
+            continue
+        for m in _ID_NUMBER.finditer(number.upper()):
+            value = re.sub(r"[^0-9A-Z]", "", m[0])
+            if sum(c.isdigit() for c in value) >= 5 and not re.fullmatch(r"(19|20)\d\d\d{0,4}", value):
+                found.add("#" + value)
+    return {f for f in found if f}
+
+
+def _parties(records: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """Records of different lists that are one party (linked by a strong identifier), each list at most once."""
+    parent = {k: k for k in records}
+
+    def root(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    holders: dict[str, list[str]] = {}
+    for key, p in sorted(records.items()):
+        for ident in _strong_ids(key, p):
+            holders.setdefault(ident, []).append(key)
+    for keys in holders.values():
+        for k in keys[1:]:
+            parent[root(k)] = root(keys[0])
+    groups: dict[str, list[str]] = {}
+    for k in sorted(records):
+        groups.setdefault(root(k), []).append(k)
+    out = []
+    for keys in groups.values():
+        lists = [k.split(":")[0] for k in keys]
+        if len(keys) > 1 and len(set(lists)) == len(lists):
+            out.append(keys)
+    return sorted(out)
+
+
+def _shares_word(alias: str, name: str) -> bool:
+    """Shares a word's consonants (three or more) with the name: a spelling of it, not a nom de guerre."""
+    a = {sound(t) for t in tokens(latin(alias)) if len(sound(t)) >= 3}
+    return bool(a & {sound(t) for t in tokens(latin(name)) if len(sound(t)) >= 3})
+
+
 def _spells_primary(alias: str, primary: str) -> bool:
     """A spelling of the primary name (shares a word's consonants with it), not a nom de guerre."""
-    a = {sound(t) for t in tokens(alias) if len(sound(t)) >= 3}
-    b = {sound(t) for t in tokens(primary) if len(sound(t)) >= 3}
-    return bool(a & b) and forms(alias).sorted_key != forms(primary).sorted_key
+    return _shares_word(alias, primary) and forms(alias).sorted_key != forms(primary).sorted_key
 
 
 def load(real: Path) -> dict[str, dict[str, Any]]:
@@ -146,15 +233,15 @@ def build(real: Path, seed: int = 17) -> Sets:
     un_script = {fold(n) for k, p in records.items() if k.startswith("un_sc:") for n in _names(p) if _script_name(n)}
     used: set[str] = set()  # records whose view a positive already changed
 
-    def add(name: str, category: str, target: str = "", detail: str = "") -> None:
-        split = "heldout" if category == "script_un" else _held(target or name)
+    def add(name: str, category: str, target: str = "", detail: str = "", split: str = "") -> None:
+        split = split or ("heldout" if category == "script_un" else _held(target or name))
         sets.rows.append(Row(" ".join(name.split()), category, target, split, detail))
 
     # --- original script <-> Latin ----------------------------------------------------------------------------
     script_rows = []
     for key, p in sorted(records.items()):
         source = key.split(":")[0]
-        if source == "us_ofac_sdn":
+        if source in ("us_ofac_sdn", "gb_fcdo"):
             continue
         names = sets.views[key]
         script = [n for n in names if _script_name(n) and not _JUNK.search(n) and 2 <= len(n) <= 60]
@@ -184,16 +271,27 @@ def build(real: Path, seed: int = 17) -> Sets:
 
     # --- the lists' own aliases ------------------------------------------------------------------------------
     for key, p in sorted(records.items()):
-        if key in used or key.startswith("us_ofac_sdn:") and rng.random() < 0.7:
+        if key.split(":")[0] not in OWN_ROWS or key in used or key.startswith("us_ofac_sdn:") and rng.random() < 0.7:
             continue
         primary = p.get("name") or ""
-        good = [a for a in _good_aliases(key.split(":")[0], p) if not _script_name(a) and not _JUNK.search(a)]
-        good = [a for a in good if _spells_primary(a, primary)]
+        good = [a for a in _latin_aliases(key, p) if _spells_primary(a, primary)]
         if good:
             alias = rng.choice(good)
             sets.views[key] = [n for n in sets.views[key] if forms(n).sorted_key != forms(alias).sorted_key]
-            add(alias, "alias", key, primary)
+            add(alias, "alias_same", key, primary)
             used.add(key)
+    other = random.Random(seed + 1)  # its own draws: the rows below stay what they were
+    for party in _parties(records):
+        split = _held("party:" + party[0])
+        for a in party:
+            aliases = _latin_aliases(a, records[a])
+            for b in party:
+                names_b = _names(records[b])
+                written = {forms(n).sorted_key for n in names_b}
+                fresh = [x for x in aliases if b != a and forms(x).sorted_key not in written
+                         and any(_shares_word(x, n) for n in names_b)]  # fmt: skip
+                if fresh:
+                    add(other.choice(fresh), "alias", b, f"{a} alias", split)
 
     # --- spellings of OFAC SDN names -------------------------------------------------------------------------
     people = [k for k, p in sorted(sdn.items()) if p.get("entity_type") == "person" and "," in p["name"]]

@@ -33,6 +33,17 @@ _ONE = itemgetter(1)  # a doubled letter once (a callable: re.sub parses a "\\1"
 TOKEN_MATCH = 0.8  # two tokens this similar are the same word written differently
 ONE_SLIP = 0.92  # a long word one typed letter away (missing, extra, wrong or swapped)
 LEADING_WORD_MISSING = 0.85  # the entry lacks the first word of a longer name: a father is not his son
+SUBSTITUTED = 0.85  # a word of the shorter name has no counterpart: another given name is another person
+TWO_MISSING = 0.89  # two words (middle names, a grandfather's) missing from the entry, first word kept
+# Titles a list writes before a name and another list leaves off ("Haji Malek Noorzai" / "Malik NOORZAI"); not
+# words of the name, so never missing and never matched. Not "sayed", "hafiz", "qari": those are also names.
+TITLES = frozenset(
+    "haji hajji alhaj alhaji hadji mullah mulla maulawi mawlawi maulvi molvi mawlavi maulana mawlana sheikh shaykh "
+    "shaikh sheik shaik".split()
+)
+# First letters that spellings of one name swap (Kadyrov / Qadyrov, Yevgeniy / Evgeniy, Vasiliy / Wasilij); any
+# other first letter makes another word (Vetrov / Petrov, Song / Tong).
+_SAME_ONSET = tuple(frozenset(g) for g in ("kqcg", "aeiouyj", "vwbf", "szc", "td", "pb"))
 MAX_POSTINGS = 150  # a key shared by more entries than this does not block on its own (e.g. "plant", "bank")
 
 LEGAL_WORDS = tuple(
@@ -206,10 +217,12 @@ def _token_sim(a: str, b: str) -> float:
         return 0.9 if max(len(a), len(b)) <= 3 and skeleton(a) == skeleton(b) else 0.0
     distance = OSA.distance(a, b)
     sim = 1 - distance / max(len(a), len(b))
+    if len(a) == len(b) and a[1:] == b[1:] and not any(a[0] in g and b[0] in g for g in _SAME_ONSET):
+        return min(sim, 0.75)  # Vetrov is not Petrov
     if distance == 1 and a[0] == b[0] and (min(len(a), len(b)) >= 6 or sorted(a) == sorted(b)):
         sim = max(sim, ONE_SLIP)  # one slip of the keyboard in a long word (not its first letter: Vetrov, Petrov)
     if sim < TOKEN_MATCH:
-        sim = max(sim, 0.9 * Indel.normalized_similarity(skeleton(a), skeleton(b)) if len(a) > 3 else 0.0)
+        sim = max(sim, 0.9 * Indel.normalized_similarity(skeleton(a), skeleton(b)) if max(len(a), len(b)) > 3 else 0.0)
     return sim
 
 
@@ -220,8 +233,15 @@ def _without_legal_slips(tokens: tuple[str, ...]) -> tuple[str, ...]:
     return kept or tokens
 
 
+def _without_titles(tokens: tuple[str, ...], other: tuple[str, ...]) -> tuple[str, ...]:
+    """Titles off that the other name does not write ("Haji Malek Noorzai" / "Malik NOORZAI")."""
+    kept = tuple(t for t in tokens if t not in TITLES or t in other)
+    return kept or tokens
+
+
 def _align(a: tuple[str, ...], b: tuple[str, ...]) -> float:
-    return _align_with(_without_legal_slips(a), _without_legal_slips(b), _token_sim)
+    a, b = _without_legal_slips(a), _without_legal_slips(b)
+    return _align_with(_without_titles(a, b), _without_titles(b, a), _token_sim)
 
 
 def _align_with(a: tuple[str, ...], b: tuple[str, ...], token_sim: Callable[[str, str], float]) -> float:
@@ -253,13 +273,24 @@ def _align_with(a: tuple[str, ...], b: tuple[str, ...], token_sim: Callable[[str
             sims.append(0.0)
     total = sum(map(len, a)) + sum(map(len, b))
     dice = matched / total if total else 0.0
-    if len(b) >= 3 and len(a) < len(b) and 0 not in used:  # either side may be the son
-        dice = min(dice, LEADING_WORD_MISSING)  # "Barzan Ibrahim Hasan" is not "Ali Barzan Ibrahim Hasan"
+    son = token_sim(a[0], b[0]) < TOKEN_MATCH and all(
+        token_sim(x, y) >= TOKEN_MATCH for x, y in zip(a, b[1:], strict=False)
+    )
+    if len(b) >= 3 and len(a) < len(b) and (0 not in used or son):
+        # Either side may be the son: "Barzan Ibrahim Hasan" is not "Ali Barzan Ibrahim Hasan", nor "Ibrahim
+        # Sabawi Ibrahim Hassan" his father "Sabawi Ibrahim Hassan" (one word before the same names in order).
+        dice = min(dice, LEADING_WORD_MISSING)
     missing = len(b) - len(used)
+    if any(s < TOKEN_MATCH for s in sims):  # a word on each side without a counterpart: Khawla is not Ali
+        return min(dice, SUBSTITUTED)
+    if sum(t not in TITLES for t in a) < 2:  # "Haji Mohammad" is one name: a missing word is not forgiven
+        return dice
     # One word missing from the entry is forgiven (a patronymic, a middle name), not the first: "Barzan Ibrahim
-    # Hasan" is not "Ali Barzan Ibrahim Hasan", his son (Arabic names carry the father's after one's own).
-    if entry_shorter and len(a) >= 2 and all(s >= TOKEN_MATCH for s in sims) and missing == 1 and 0 in used:
-        dice = max(dice, 0.9 * sum(sims) / len(sims))
+    # Hasan" is not "Ali Barzan Ibrahim Hasan", his son (Arabic names carry the father's after one's own). Two
+    # missing only barely, and only between the first and the last word: "Kamal Awad" / "AWAD, Kamal Abdelrahman
+    # Aref" (two middle names), not "Abdul Manan" / "Abdul Manan Mohammad Ishak".
+    if entry_shorter and (missing == 1 or missing == 2 and len(b) - 1 in used) and 0 in used:
+        dice = max(dice, (0.9 if missing == 1 else TWO_MISSING) * sum(sims) / len(sims))
     return dice
 
 
@@ -310,7 +341,8 @@ def name_similarity(a: NameForms, b: NameForms) -> float:
             best = max(best, _align(ra, rb), spacing)
     if best < 1.0 and a.script != b.script:  # Arabic or katakana against Latin: what both scripts keep
         kana = "kana" in (a.script, b.script)
-        best = max(best, LOSSY * _sound_similarity(_sounds(a, kana, kana), _sounds(b, kana, kana)))
+        p = kana or "cyrillic" in (a.script, b.script)  # scripts that tell p from b and v (Ветров is not PETROV)
+        best = max(best, LOSSY * _sound_similarity(_sounds(a, kana, kana, p), _sounds(b, kana, kana, p)))
     return best
 
 
@@ -320,11 +352,19 @@ LOSSY = 0.95  # a name matched only on the consonants a script without vowels ke
 _SUN = frozenset("tdrzsln")  # Latin initials of the Arabic "sun" letters the article assimilates to
 
 
+def _keep_p(token: str) -> str:
+    """p kept apart from b, v and f, for scripts that write them apart ("ペトロフ", "Петров" are Petrov, not
+    Vetrov: katakana writes b and v alike, p otherwise)."""
+    return token.replace("ph", "f").replace("p", "P")
+
+
 @lru_cache(maxsize=200_000)
-def _sounds(f: NameForms, kana: bool = False, vowel: bool = False) -> tuple[str, ...]:
+def _sounds(f: NameForms, kana: bool = False, vowel: bool = False, p: bool = False) -> tuple[str, ...]:
     """Sounds of the name's words; read as katakana would write them when compared with katakana ("Ivanov"
-    / "iwanofu": w is v; "Putin" / "puchin": ch is t), with each word's first vowel when scoring against it."""
-    return sounds(f.tokens, abjad=f.script == "abjad", kana=kana, vowel=vowel, written_kana=f.script == "kana")
+    / "iwanofu": w is v; "Putin" / "puchin": ch is t), with each word's first vowel when scoring against it; with
+    `p`, p kept apart from b where the other script writes them apart."""
+    tokens = tuple(_keep_p(t) for t in f.tokens) if p else f.tokens
+    return sounds(tokens, abjad=f.script == "abjad", kana=kana, vowel=vowel, written_kana=f.script == "kana")
 
 
 @lru_cache(maxsize=500_000)
@@ -348,6 +388,10 @@ def _sound_side(words: tuple[str, ...]) -> tuple[int, str]:
     return _consonants(first), _DOUBLES.sub(_ONE, "".join(first))
 
 
+def _letters(words: tuple[str, ...]) -> int:
+    return sum(len(w.split("|")[0]) for w in words)
+
+
 def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     """Consonant sounds aligned word by word, or glued: one word in one script may be two in another
     ("عبدالرقیب" / "ABDUL RAQIB"). A name must keep enough letters to say anything (>= 5 consonants)."""
@@ -355,7 +399,8 @@ def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     if not a or not b or min(count_a, count_b) < 5:
         return 0.0
     glued = 0.0
-    if len(a) != len(b):
+    # Glued: the same letters spaced otherwise, not a word more ("Sa'd Sabawi ..." is not "Sabawi ...").
+    if len(a) != len(b) and abs(_letters(a) - _letters(b)) <= 2:
         glued = Indel.normalized_similarity(ja, jb) if ja[:1] == jb[:1] else 0.0
     a = _resolved(a, tuple(x for w in b for x in w.split("|")))
     b = _resolved(b, a)
@@ -515,11 +560,11 @@ def _keyed(words: tuple[str, ...]) -> int:
 
 
 def _needed(subject_words: int, entry_words: int) -> int:
-    """Words that must be shared before comparing: all of the shorter name's, and all but one of the longer's
-    (a score at the threshold needs them: Dice over letters, one missing word forgiven); a one-word name
-    against a longer one only when glued."""
+    """Words that must be shared before comparing: all of the shorter name's, and all but two of the longer's
+    (a score at the threshold needs them: Dice over letters, one or two missing words forgiven); a one-word
+    name against a longer one only when glued."""
     low, high = sorted((subject_words, entry_words))
-    return max(1, high if low <= 1 else max(low, high - 1))
+    return max(1, high if low <= 1 else max(low, high - 2))
 
 
 class _Postings:
