@@ -115,8 +115,8 @@ def test_relatives_sharing_all_but_one_name_stay_below_the_threshold():
 def test_another_first_letter_makes_another_word_unless_spellings_swap_it():
     assert score("Sergei Vetrov", "PETROV, Sergei") < DEFAULT_THRESHOLD
     assert score("Сергей Ветров", "PETROV, Sergei") < DEFAULT_THRESHOLD, "Cyrillic tells п from в"
-    assert score("ペトロフ・セルゲイ", "VETROV, Sergei") < DEFAULT_THRESHOLD, "katakana keeps p apart from b and v"
-    assert score("ペトロフ・セルゲイ", "PETROV, Sergei") >= DEFAULT_THRESHOLD
+    # Katakana does not: Russian devoices (Рябцева is "ryaputseva") and Korean romanizes one sound p or b.
+    assert score("リ・ビョンチョル", "RI PYONG CHOL") >= DEFAULT_THRESHOLD
     assert score("Kim Tong Chol", "KIM SONG CHOL") < DEFAULT_THRESHOLD
     assert score("Kadyrov Ramzan", "QADYROV, Ramzan") >= DEFAULT_THRESHOLD
     assert score("Yevgeniy Prigozhin", "PRIGOZHIN, Evgeniy") >= DEFAULT_THRESHOLD

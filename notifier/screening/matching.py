@@ -341,7 +341,7 @@ def name_similarity(a: NameForms, b: NameForms) -> float:
             best = max(best, _align(ra, rb), spacing)
     if best < 1.0 and a.script != b.script:  # Arabic or katakana against Latin: what both scripts keep
         kana = "kana" in (a.script, b.script)
-        p = kana or "cyrillic" in (a.script, b.script)  # scripts that tell p from b and v (Ветров is not PETROV)
+        p = "cyrillic" in (a.script, b.script)  # Cyrillic tells p from b and v (Ветров is not PETROV)
         best = max(best, LOSSY * _sound_similarity(_sounds(a, kana, kana, p), _sounds(b, kana, kana, p)))
     return best
 
@@ -353,8 +353,8 @@ _SUN = frozenset("tdrzsln")  # Latin initials of the Arabic "sun" letters the ar
 
 
 def _keep_p(token: str) -> str:
-    """p kept apart from b, v and f, for scripts that write them apart ("ペトロフ", "Петров" are Petrov, not
-    Vetrov: katakana writes b and v alike, p otherwise)."""
+    """p kept apart from b, v and f against Cyrillic, which writes them apart ("Петров" is Petrov, not Vetrov).
+    Not against katakana: it writes Russian as heard (Рябцева, "ryaputseva") and Korean p/b as either."""
     return token.replace("ph", "f").replace("p", "P")
 
 
