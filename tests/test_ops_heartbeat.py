@@ -10,7 +10,7 @@ import redis
 
 from notifier.ops.heartbeat import FORGET_AFTER, FileHeartbeats, Heartbeat, Unreachable, heartbeat_store
 from notifier.ops.queues import queue_lengths
-from notifier.settings import Settings
+from notifier.settings import Settings, reset_settings
 from notifier.timeutil import utcnow
 
 
@@ -82,7 +82,7 @@ def test_embedded_broker_queue_lengths_count_message_files(tmp_path):
 
 
 def test_a_heartbeat_that_cannot_reach_redis_is_a_warning_and_the_heartbeat_goes_on(
-    tmp_path, redis_server, monkeypatch, caplog
+    tmp_path, redis_server, monkeypatch, caplog, request
 ):
     """The beat's heartbeat thread writes through this; an error in the warning itself (a reserved LogRecord
     field as an extra key) killed the thread at the first Redis outage, and the beat looked dead for good."""
@@ -90,6 +90,8 @@ def test_a_heartbeat_that_cannot_reach_redis_is_a_warning_and_the_heartbeat_goes
 
     monkeypatch.setenv("NOTIFIER_BROKER_URL", redis_server.url(0))
     monkeypatch.setenv("NOTIFIER_DATA_DIR", str(tmp_path))
+    reset_settings()  # the process's settings are cached: an earlier test's would point elsewhere
+    request.addfinalizer(reset_settings)
     redis_server.stop()
     with caplog.at_level("WARNING", logger="notifier.ops"):
         _write(Heartbeat("beat", "beat-1@a"))
