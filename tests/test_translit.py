@@ -115,3 +115,7 @@ def test_latin_words_against_katakana_also_offer_the_r_katakana_leaves_unsaid():
 )
 def test_english_and_slavic_names_in_katakana_score_against_their_latin_spelling(written, listed):
     assert name_similarity(forms(written), forms(listed)) >= DEFAULT_THRESHOLD
+
+
+def test_katakana_writes_th_as_s():
+    assert sounds(("uthman", "turath"), kana=True) == sounds(("usuman", "turasu"), kana=True, written_kana=True)

@@ -273,7 +273,8 @@ def sound(token: str) -> str:
 # ("プーチン" Putin, "ウラジーミル" Vladimir, "ワジリ" Waziri): compared with katakana, those sounds are one.
 _KANA_NG = re.compile(r"ng")
 _KANA_SOUNDS = str.maketrans("cjz", "tdd")
-# English words in katakana are written as said: "-tion" is "-shon" ("インターナショナル"), a plural s is "zu"
+# Katakana writes th as s (Arabic "Uthman" ウスマーン, "Turath" トゥラス). English words in katakana are written
+# as said: "-tion" is "-shon" ("インターナショナル"), a plural s is "zu"
 # ("インダストリーズ"; not after a vowel: "Abbas", "Yunus" keep their s).
 _KANA_TION = re.compile(r"t(?=io)")
 _KANA_PLURAL = re.compile(r"(?:(?<=[^aeiousy])|(?<=ie))s$")
@@ -283,8 +284,8 @@ def sounds(
     words: tuple[str, ...], abjad: bool = False, kana: bool = False, vowel: bool = False, written_kana: bool = False
 ) -> tuple[str, ...]:
     """The sounds of a name's words, particles off; an Arabic-script word's glued article too ("altkryty").
-    With `kana`, as katakana would keep them (w is v; ng is n; ch, j, z are d); with `vowel`, each word's first
-    vowel too (katakana writes vowels: see `_with_vowel`; `written_kana`: the words are katakana read)."""
+    With `kana`, as katakana would keep them (w is v; ng is n; th is s; ch is t; j, z are d); with `vowel`,
+    each word's first vowel too (katakana writes vowels: see `_with_vowel`; `written_kana`: katakana read)."""
     out = []
     for w in words:
         if w in PARTICLES:
@@ -293,7 +294,7 @@ def sounds(
             w = w[2:]
         if kana:
             w = _KANA_NG.sub("n", w.replace("w", "v"))
-            w = _KANA_PLURAL.sub("z", _KANA_TION.sub("sh", w))
+            w = _KANA_PLURAL.sub("z", _KANA_TION.sub("sh", w)).replace("th", "s")
         s = _kana_sound(w, vowel, written_kana) if kana else sound(w)
         if kana and vowel and not written_kana and not abjad and (unsaid := _R_UNSAID.sub("", w)) != w:
             s += "|" + _kana_sound(unsaid, vowel)  # English "Center" / "senta": katakana leaves the r out
