@@ -44,6 +44,7 @@ TITLES = frozenset(
 # First letters that spellings of one name swap (Kadyrov / Qadyrov, Yevgeniy / Evgeniy, Vasiliy / Wasilij); any
 # other first letter makes another word (Vetrov / Petrov, Song / Tong).
 _SAME_ONSET = tuple(frozenset(g) for g in ("kqcg", "aeiouyj", "vwbf", "szc", "td", "pb"))
+_ONE_VOWEL = ({"u", "o"}, {"i", "e"})  # first vowels of one Arabic name in Latin (Usman / Osman, Ismail / Esmail)
 MAX_POSTINGS = 150  # a key shared by more entries than this does not block on its own (e.g. "plant", "bank")
 
 LEGAL_WORDS = tuple(
@@ -217,8 +218,11 @@ def _token_sim(a: str, b: str) -> float:
         return 0.9 if max(len(a), len(b)) <= 3 and skeleton(a) == skeleton(b) else 0.0
     distance = OSA.distance(a, b)
     sim = 1 - distance / max(len(a), len(b))
-    if len(a) == len(b) and a[1:] == b[1:] and not any(a[0] in g and b[0] in g for g in _SAME_ONSET):
-        return min(sim, 0.75)  # Vetrov is not Petrov
+    if len(a) == len(b) and a[1:] == b[1:]:
+        if {a[0], b[0]} in _ONE_VOWEL:  # Arabic writes one letter that Latin spells u or o, i or e: Umar / Omar
+            return max(sim, TOKEN_MATCH + 0.05)
+        if not any(a[0] in g and b[0] in g for g in _SAME_ONSET):
+            return min(sim, 0.75)  # Vetrov is not Petrov
     if distance == 1 and a[0] == b[0] and (min(len(a), len(b)) >= 6 or sorted(a) == sorted(b)):
         sim = max(sim, ONE_SLIP)  # one slip of the keyboard in a long word (not its first letter: Vetrov, Petrov)
     if sim < TOKEN_MATCH:
@@ -495,6 +499,11 @@ def compare(entry: Party, subject: Party, entry_forms: list[NameForms] | None = 
     return hit
 
 
+def _onset_key(key: str) -> str:
+    """A skeleton filed with its first vowel as its _ONE_VOWEL partner ("omr" and "umr" are one key)."""
+    return {"o": "u", "e": "i"}.get(key[:1], key[:1]) + key[1:]
+
+
 @lru_cache(maxsize=500_000)
 def _token_keys(t: str) -> frozenset[str]:
     """Keys one word is found by: itself, its spelling skeleton, and (long words, where a typo leaves the
@@ -503,7 +512,7 @@ def _token_keys(t: str) -> frozenset[str]:
         return frozenset()
     keys = {t}
     if len(t) >= 4:
-        keys.add("~" + skeleton(t))
+        keys.add("~" + _onset_key(skeleton(t)))
     if len(t) >= 6:
         keys.update(("<" + t[:4], ">" + t[-4:], "^" + t[:2] + t[-2:]))
     return frozenset(keys)
