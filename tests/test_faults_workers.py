@@ -222,10 +222,11 @@ def test_twenty_sigkills_mid_poll_and_mid_delivery_lose_and_double_nothing(tmp_p
                 wait_for(fleet.ready, 120, what=f"the worker to be ready ({stats})")
                 target = next(targets)
                 condition = {"poll": fleet.polling, "delivery": fleet.sending, "random": lambda: False}[target]
-                # A delivery due but not yet on the wire is waited for (a loaded worker can take a while to pick it
-                # up); with none due, the next poll comes within the 5 s schedule.
-                due = target == "delivery" and any(r.status != "sent" for r in ledger.rows())
-                end = time.monotonic() + (rng.uniform(0.3, 2.5) if target == "random" else 60 if due else 6)
+                # A delivery kill waits for a delivery on the wire while any is still to come (a version not yet
+                # stored, a row not yet sent): a loaded worker can take a while to reach one. A poll comes within
+                # the 5 s schedule.
+                patient = target == "delivery" and owed()
+                end = time.monotonic() + (rng.uniform(0.3, 2.5) if target == "random" else 120 if patient else 6)
                 while time.monotonic() < end and not condition():
                     finished = advance() or finished
                     time.sleep(0.02)
