@@ -120,16 +120,3 @@ def make_ctx(tmp_path, db_url):
         return build_service(settings)
 
     return make
-
-
-# --- real-process fault suites: one rerun on a loaded machine -------------------------------------------------
-def pytest_collection_modifyitems(config, items):
-    """The fault suites kill and restart real servers and workers; where a kill lands is timing. On a loaded
-    machine one of them can miss its moment (a poll not yet running, a retry not yet queued), so each gets one
-    rerun. The guarantees are asserted in full on the rerun: a real loss or repeat fails both runs."""
-    if not config.pluginmanager.hasplugin("rerunfailures"):
-        return
-    for item in items:
-        module = getattr(item, "module", None)
-        if module is not None and module.__name__.rsplit(".", 1)[-1].startswith("test_faults_"):
-            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=2))
