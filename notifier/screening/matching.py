@@ -239,6 +239,8 @@ def _without_legal_slips(tokens: tuple[str, ...]) -> tuple[str, ...]:
 
 def _without_titles(tokens: tuple[str, ...], other: tuple[str, ...]) -> tuple[str, ...]:
     """Titles off that the other name does not write ("Haji Malek Noorzai" / "Malik NOORZAI")."""
+    if TITLES.isdisjoint(tokens):
+        return tokens
     kept = tuple(t for t in tokens if t not in TITLES or t in other)
     return kept or tokens
 
@@ -246,6 +248,13 @@ def _without_titles(tokens: tuple[str, ...], other: tuple[str, ...]) -> tuple[st
 def _align(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     a, b = _without_legal_slips(a), _without_legal_slips(b)
     return _align_with(_without_titles(a, b), _without_titles(b, a), _token_sim)
+
+
+def _son(a: tuple[str, ...], b: tuple[str, ...], token_sim: Callable[[str, str], float]) -> bool:
+    """`b` is `a` after one other word: a son's name before his father's."""
+    return token_sim(a[0], b[0]) < TOKEN_MATCH and all(
+        token_sim(x, y) >= TOKEN_MATCH for x, y in zip(a, b[1:], strict=False)
+    )
 
 
 def _align_with(a: tuple[str, ...], b: tuple[str, ...], token_sim: Callable[[str, str], float]) -> float:
@@ -277,10 +286,7 @@ def _align_with(a: tuple[str, ...], b: tuple[str, ...], token_sim: Callable[[str
             sims.append(0.0)
     total = sum(map(len, a)) + sum(map(len, b))
     dice = matched / total if total else 0.0
-    son = token_sim(a[0], b[0]) < TOKEN_MATCH and all(
-        token_sim(x, y) >= TOKEN_MATCH for x, y in zip(a, b[1:], strict=False)
-    )
-    if len(b) >= 3 and len(a) < len(b) and (0 not in used or son):
+    if len(b) >= 3 and len(a) < len(b) and (0 not in used or _son(a, b, token_sim)):
         # Either side may be the son: "Barzan Ibrahim Hasan" is not "Ali Barzan Ibrahim Hasan", nor "Ibrahim
         # Sabawi Ibrahim Hassan" his father "Sabawi Ibrahim Hassan" (one word before the same names in order).
         dice = min(dice, LEADING_WORD_MISSING)
@@ -569,11 +575,12 @@ def _keyed(words: tuple[str, ...]) -> int:
 
 
 def _needed(subject_words: int, entry_words: int) -> int:
-    """Words that must be shared before comparing: all of the shorter name's, and all but two of the longer's
-    (a score at the threshold needs them: Dice over letters, one or two missing words forgiven); a one-word
-    name against a longer one only when glued."""
+    """Words that must be shared before comparing: all of the shorter name's, and all but one of the longer's
+    (all but two when the entry is the shorter: a score at the threshold needs them, Dice over letters, one or
+    two missing words forgiven); a one-word name against a longer one only when glued."""
     low, high = sorted((subject_words, entry_words))
-    return max(1, high if low <= 1 else max(low, high - 2))
+    missing = 2 if entry_words < subject_words else 1  # two only from the entry: it may drop two middle names
+    return max(1, high if low <= 1 else max(low, high - missing))
 
 
 class _Postings:
