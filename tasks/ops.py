@@ -50,7 +50,7 @@ def recover_now() -> int:
     found = recover(service())
     enqueue(found.deliveries)
     for source in found.sources:
-        poll_source.apply_async((source,))
+        poll_source.apply_async((source,), kwargs={"recovered": True})
     return len(found.deliveries) + len(found.sources)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from notifier.alerts.outbox import release_dead_claims
 from notifier.errors import ConfigError
 from notifier.ingest.locks import release_dead, source_lock
+from notifier.ingest.pipeline import poll
 from notifier.ops.heartbeat import Heartbeat, heartbeat_store
 from notifier.ops.liveness import Liveness, holder, parse
 from notifier.ops.status import collect
@@ -28,6 +29,9 @@ from notifier.settings import Settings, get_settings, reset_settings
 from notifier.store.models import Delivery
 from notifier.timeutil import utcnow
 from tasks.beat import first_poll_delays, first_poll_stamps
+from tests.conftest import real
+from tests.support.http import LocalServer
+from tests.support.receivers import WebhookReceiver
 
 OFAC = {"us_ofac_cons": {"url": "x", "title": "OFAC Consolidated", "schedule": "5m"}}
 HOST = socket.gethostname()
@@ -144,6 +148,33 @@ def test_the_poll_lock_of_a_killed_worker_is_released_at_once_and_a_live_one_kep
     finally:
         if kind == "redis":
             server.stop()
+
+
+def test_a_repoll_after_a_dead_workers_poll_hands_over_the_rows_it_committed_but_never_sent(make_ctx, monkeypatch):
+    import tasks.poll as task
+
+    cons = "ofac/consolidated_xml"
+    hook = WebhookReceiver()
+    try:
+        with LocalServer() as server:
+            url = server.serve("/cons", real(f"{cons}/2025-10-22_CONSOLIDATED.XML").read_bytes())
+            subs = {"subscribers": [{"name": "desk", "channels": [{"url": hook.url()}]}]}
+            svc = make_ctx({"us_ofac_cons": {"url": url, "title": "OFAC Consolidated"}}, subs)
+            handed: list[int] = []
+            monkeypatch.setattr(task, "service", lambda: svc)
+            monkeypatch.setattr(task, "enqueue", lambda ids, **_kw: handed.extend(ids))
+            task.poll_and_enqueue("us_ofac_cons")
+            server.serve("/cons", real(f"{cons}/2025-12-18_CONSOLIDATED.XML").read_bytes())
+            poll(svc, "us_ofac_cons")  # the dead worker's poll: committed, killed before handing its rows over
+            with Session(svc.engine) as s:
+                left = list(s.execute(select(Delivery.id).where(Delivery.status == "pending")).scalars())
+            assert left and handed == []
+            task.poll_and_enqueue("us_ofac_cons")
+            assert handed == [], "an ordinary poll of an unchanged source hands nothing over"
+            task.poll_and_enqueue("us_ofac_cons", recovered=True)
+            assert handed == left, "the recovery's re-poll hands them over at once, not after the relay's grace"
+    finally:
+        hook.close()
 
 
 def test_first_polls_of_twenty_sources_spread_one_per_slot_over_the_window():

@@ -170,6 +170,19 @@ def pending_for_snapshot(engine: Engine, snapshot_id: int) -> list[int]:
         )
 
 
+def pending_for_source(engine: Engine, source: str) -> list[int]:
+    """A source's rows due now and still pending: a poll killed between its commit and `enqueue` left them
+    without a message (a row whose message is queued is claimed once, so handing it over twice is harmless)."""
+    with Session(engine) as session:
+        return list(
+            session.execute(
+                select(Delivery.id)
+                .where(Delivery.source == source, Delivery.status == "pending", Delivery.next_attempt_at <= utcnow())
+                .order_by(Delivery.id)
+            ).scalars()
+        )
+
+
 def last_id(engine: Engine) -> int:
     """The newest outbox row's id (0 for none): rows written after it are what a command just caused."""
     with Session(engine) as session:
