@@ -49,9 +49,11 @@ def recover_now() -> int:
 
     found = recover(service())
     enqueue(found.deliveries)
+    for delivery_id, delay in found.later:
+        enqueue([delivery_id], countdown=delay)
     for source in found.sources:
         poll_source.apply_async((source,), kwargs={"recovered": True})
-    return len(found.deliveries) + len(found.sources)
+    return len(found.deliveries) + len(found.later) + len(found.sources)
 
 
 @shared_task(name="tasks.ops.check_stale", ignore_result=True, time_limit=120, soft_time_limit=100)

@@ -14,14 +14,18 @@ from __future__ import annotations
 import os
 import signal
 import time
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 
+from notifier.alerts import outbox
 from notifier.app import build_service
 from notifier.ops.heartbeat import heartbeat_store
 from notifier.ops.liveness import parse
 from notifier.ops.status import collect
+from notifier.timeutil import utcnow
 from tests.conftest import real
 from tests.support.http import LocalServer
 from tests.support.receivers import WebhookReceiver
@@ -32,7 +36,12 @@ from tests.test_faults_workers import pool_children
 pytestmark = pytest.mark.slow
 UN = "un"
 BOUND = 45.0  # seconds: far below the 300 s the old beat start-up and claim timeout took, far above the figure
-SLOW = {"NOTIFIER_CLAIM_TIMEOUT": "120", "NOTIFIER_POLL_LOCK_LEASE": "120", "NOTIFIER_DELIVERY_TIMEOUT": "60"}
+SLOW = {  # the timeouts and the relay's grace as long as by default: recovery, not they, must bring work back
+    "NOTIFIER_CLAIM_TIMEOUT": "120",
+    "NOTIFIER_RELAY_GRACE": "120",
+    "NOTIFIER_POLL_LOCK_LEASE": "120",
+    "NOTIFIER_DELIVERY_TIMEOUT": "60",
+}
 
 
 def service_env(tmp_path, redis: RedisServer, pg_url: str, url: str, hook_url: str, **extra: str) -> dict[str, str]:
@@ -185,3 +194,98 @@ def test_a_worker_killed_mid_send_or_mid_poll_has_its_row_resent_and_its_source_
         redis.stop()
     assert "delivery claim of a dead worker released" in logs
     assert "poll lock of a dead worker released" in logs
+
+
+def retry_waiting(engine) -> tuple[int, object] | None:  # noqa: ANN001
+    with engine.connect() as conn:
+        return conn.execute(
+            text("select id, next_attempt_at from delivery where status = 'pending' and attempts = 1")
+        ).first()
+
+
+def test_a_whole_worker_killed_holding_an_unstarted_message_has_the_row_sent_within_seconds_once(tmp_path, pg_url):
+    # The worker holds a retry's message until its countdown: no claim names it, and Redis would hand the
+    # message out again only after its visibility timeout (70 min), the relay after its grace (120 s).
+    hook = WebhookReceiver()
+    redis = RedisServer(tmp_path / "redis").start()
+    procs: list[ServiceProcess] = []
+    try:
+        with LocalServer() as server:
+            url = server.serve("/un", real(f"{UN}/2025-12-09_consolidated.xml").read_bytes())
+            env = service_env(
+                tmp_path,
+                redis,
+                pg_url,
+                url,
+                hook.url(),
+                NOTIFIER_DELIVERY_BACKOFF="10",
+                NOTIFIER_DELIVERY_BACKOFF_MAX="60",
+                **SLOW,
+            )
+            svc = build_service(settings_for(env))
+            victim = ServiceProcess(["worker", "--concurrency", "1"], env, tmp_path, "worker1").start()
+            procs = [victim, ServiceProcess(["beat"], env, tmp_path, "beat").start()]
+            wait_for(lambda: polls_done(svc.engine), 90, what="the baseline")
+
+            hook.responses = [500]  # the first attempt fails: the worker keeps the retry's message for 10 s
+            server.serve("/un", real(f"{UN}/2025-12-10_consolidated.xml").read_bytes())
+            from tasks.app import make_app
+
+            producer = make_app(settings_for(env))
+            producer.send_task("tasks.poll.poll_source", ("un_sc",), queue="poll")
+            delivery_id, due = wait_for(lambda: retry_waiting(svc.engine), 90, what="a delivery waiting to retry")
+            victim.kill()
+            procs.append(ServiceProcess(["worker", "--concurrency", "1"], env, tmp_path, "worker2").start())
+            wait = max(0.0, (due - datetime.now(UTC)).total_seconds()) + 15
+            wait_for(lambda: delivery_status(svc.engine, delivery_id) == "sent", wait, what="the row sent")
+            producer.close()
+            logs = "\n".join(p.log() for p in procs)
+    finally:
+        for p in procs:
+            p.stop(10)
+        hook.close()
+        redis.stop()
+    assert "unstarted messages handed over" in logs
+    parts = [r["notifier_id"] for r in hook.received if str(r["notifier_id"]).startswith(f"{delivery_id}-")]
+    assert parts and len(parts) == len(set(parts)), f"each part once: {parts}"
+
+
+def test_a_whole_worker_killed_with_a_reserved_unstarted_message_has_the_row_sent_within_15_s_once(tmp_path, pg_url):
+    # Its one pool process is stopped, so the worker reserves the message and never starts it (no claim).
+    hook = WebhookReceiver()
+    redis = RedisServer(tmp_path / "redis").start()
+    procs: list[ServiceProcess] = []
+    try:
+        env = service_env(tmp_path, redis, pg_url, "http://127.0.0.1:9/none", hook.url(), **SLOW)
+        svc = build_service(settings_for(env))
+        victim = ServiceProcess(["worker", "--queues", "deliver", "--concurrency", "1"], env, tmp_path, "w1").start()
+        procs = [victim]
+        children = wait_for(lambda: pool_children(victim.proc.pid), 60, what="the pool process")
+        wait_for(lambda: any(w.state == "alive" for w in collect(svc).workers), 60, what="its heartbeat")
+        for pid in children:
+            os.kill(pid, signal.SIGSTOP)
+        [sub] = svc.subscribers
+        with Session(svc.engine) as s, s.begin():
+            [delivery_id] = outbox.add(s, [outbox.row(purpose="ops", key="k", sub=sub, channel=sub.channels[0],
+                                                      now=utcnow(), title="Test", body="reserved")])  # fmt: skip
+        from tasks.app import make_app
+
+        producer = make_app(settings_for(env))
+        producer.send_task("tasks.deliver.deliver", (delivery_id,), queue="deliver")
+        with redis.client() as client:
+            wait_for(lambda: client.llen("deliver") == 0 and client.hlen("unacked"), 60, what="the message reserved")
+        procs += [ServiceProcess(["worker"], env, tmp_path, "w2").start(), ServiceProcess(["beat"], env, tmp_path, "b")]
+        procs[-1].start()
+        wait_for(lambda: sum(w.state == "alive" for w in collect(svc).workers) == 2, 60, what="the second worker")
+        assert delivery_status(svc.engine, delivery_id) == "pending"
+        victim.kill()
+        wait_for(lambda: delivery_status(svc.engine, delivery_id) == "sent", 15, what="the row sent")
+        producer.close()
+        logs = "\n".join(p.log() for p in procs)
+    finally:
+        for p in procs:
+            p.stop(10)
+        hook.close()
+        redis.stop()
+    assert "unstarted messages handed over" in logs
+    assert [r["notifier_id"] for r in hook.received] == [f"{delivery_id}-1"], "sent once"

@@ -101,6 +101,39 @@ def test_a_sending_claim_of_a_dead_process_is_released_and_a_live_one_kept(make_
     assert {k: v[1] for k, v in status.items()} == {"dead": "pending", "live": "sending", "old-format": "sending"}
 
 
+def test_a_dead_workers_unstarted_messages_go_back_once_for_the_rows_pending_from_before_its_death(make_ctx):
+    from notifier.ops.recovery import recover
+
+    svc = make_ctx(OFAC)
+    now = utcnow()
+    rows = {  # key: (status, due seconds ago)
+        "pending-old": ("pending", 30),
+        "pending-just-now": ("pending", 0),
+        "retry-later": ("pending", -60),
+        "sending": ("sending", 30),
+        "sent": ("sent", 30),
+    }
+    with Session(svc.engine) as s, s.begin():
+        for key, (status, ago) in rows.items():
+            at = now - timedelta(seconds=ago)
+            s.add(Delivery(dedupe_key=key, purpose="test", subscriber="a", channel="c", status=status,
+                           claimed_by=holder() if status == "sending" else None,
+                           next_attempt_at=at, created_at=at, attempts=0))  # fmt: skip
+    with Session(svc.engine) as s:
+        ids = {d.dedupe_key: d.id for d in s.execute(select(Delivery)).scalars()}
+    worker_beat(svc.settings, "live@other")
+    assert recover(svc).deliveries == [], "every worker alive: nothing handed over"
+    worker_beat(svc.settings, "gone@other", age=10)  # its heartbeat stopped
+    found = recover(svc)
+    assert found.deliveries == [ids["pending-old"]], "not a row a live worker is taking this second"
+    assert [i for i, _ in found.later] == [ids["retry-later"]] and 55 < found.later[0][1] <= 60, "its countdown"
+    assert recover(svc).deliveries == [] and recover(svc).later == [], "once per dead worker"
+    assert {w.beat.name: w.state for w in collect(svc).workers}["gone@other[deliver,poll]"] == "lost"
+    gone = Heartbeat("worker", "killed@here[deliver]", pid=dead_pid(), seen_at=utcnow() - timedelta(seconds=7))
+    heartbeat_store(svc.settings).write(gone)  # same host, pid gone: dead before its heartbeat is stale
+    assert recover(svc).deliveries == [ids["pending-old"]]
+
+
 HOLD = """
 import sys, time
 from pathlib import Path

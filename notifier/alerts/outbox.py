@@ -183,6 +183,21 @@ def pending_for_source(engine: Engine, source: str) -> list[int]:
         )
 
 
+def pending_rows(engine: Engine, limit: int = 5000) -> list[tuple[int, datetime]]:
+    """Rows still pending (unclaimed, unsent) with their due time, oldest first: what a worker that died may
+    have held as messages it never started. Handing one over twice is harmless: one message claims it."""
+    with Session(engine) as session:
+        return [
+            (r[0], r[1])
+            for r in session.execute(
+                select(Delivery.id, Delivery.next_attempt_at)
+                .where(Delivery.status == "pending")
+                .order_by(Delivery.next_attempt_at, Delivery.id)
+                .limit(limit)
+            )
+        ]
+
+
 def last_id(engine: Engine) -> int:
     """The newest outbox row's id (0 for none): rows written after it are what a command just caused."""
     with Session(engine) as session:

@@ -77,7 +77,9 @@ class RedisHeartbeats:
 
     def write(self, beat: Heartbeat) -> None:
         with reaching_redis():
-            self.client.set(f"{KEY_PREFIX}:{beat.kind}:{beat.name}", beat.to_json(), ex=int(FORGET_AFTER))
+            # Forgotten FORGET_AFTER after it was last seen, also when rewritten later (a dead worker marked).
+            ttl = max(1, int(FORGET_AFTER - max(0.0, beat.age())))
+            self.client.set(f"{KEY_PREFIX}:{beat.kind}:{beat.name}", beat.to_json(), ex=ttl)
 
     def remove(self, kind: str, name: str) -> None:
         with reaching_redis():

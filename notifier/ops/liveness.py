@@ -20,6 +20,7 @@ from notifier.settings import Settings
 from notifier.timeutil import utcnow
 
 SEP = "|"
+HANDED_OVER = "handed_over_at"  # set on a dead worker's heartbeat once its pending rows went back to the queue
 NO_NODE = "-"  # a process outside any worker (the CLI, a test): judged by its pid alone
 
 
@@ -95,3 +96,13 @@ class Liveness:
             return True
         pids = beat.info.get("pids")
         return bool(pids) and h.pid != beat.pid and h.pid not in pids and beat.seen_at.timestamp() > h.since + 1
+
+    def dead_workers(self) -> list[Heartbeat]:
+        """Workers whose heartbeat stopped or whose pid is gone (same host), not yet handed over: the messages
+        they had reserved but not started (no claim) are lost with them until Redis's visibility timeout."""
+        limit = stale_after(self.settings)
+        return [
+            b
+            for b in self.workers.values()
+            if HANDED_OVER not in b.info and (b.age(self.now) > limit or (b.host == self.host and not pid_alive(b.pid)))
+        ]
