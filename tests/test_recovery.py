@@ -72,7 +72,9 @@ def test_dead_when_the_pid_is_gone_on_this_host_or_the_worker_heartbeat_stopped(
     assert not alive.dead(claim_of("live@other", 4242, host="other", since=time.time() - 5))
     assert alive.dead(claim_of("live@other", 4999, host="other", since=time.time() - 5)), "pool process gone"
     assert not alive.dead(claim_of("live@other", 4999, host="other", since=time.time() + 5)), "newer than the beat"
-    assert alive.dead(claim_of("gone@other", 4343, host="other")), "its worker's heartbeat stopped"
+    assert alive.dead(claim_of("gone@other", 4343, host="other", since=time.time() - 20)), "heartbeat stopped"
+    assert alive.dead(claim_of("gone@other", 4343, host="other", since=time.time() - 5)), "taken, then it died"
+    assert not alive.dead(claim_of("gone@other", 5151, host="other")), "restarted under its name, not reported yet"
     assert alive.dead(claim_of("never@other", 1, host="other", since=time.time() - 10)), "no heartbeat at all"
     assert not alive.dead("not a holder")
 

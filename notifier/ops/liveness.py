@@ -93,7 +93,9 @@ class Liveness:
         if beat is None:  # stopped cleanly (its work finished) or never reported: give it one heartbeat period
             return self.now.timestamp() - h.since > limit
         if beat.age(self.now) > limit:
-            return True
+            # Work taken after that heartbeat, and recently, is a worker restarted under the same name that has
+            # not reported yet (`notifier worker --name`): give it one heartbeat period of its own.
+            return beat.seen_at.timestamp() >= h.since or self.now.timestamp() - h.since > limit
         pids = beat.info.get("pids")
         return bool(pids) and h.pid != beat.pid and h.pid not in pids and beat.seen_at.timestamp() > h.since + 1
 
