@@ -16,7 +16,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -266,9 +266,7 @@ def _record_part(svc: Context, delivery_id: int, sent: int, done: bool = False) 
 
     Retried through a short database outage: if this write were lost, the part would be sent again.
     """
-    values: dict[str, Any] = {"parts_sent": sent, "claimed_at": utcnow()}
-    if done:
-        values.update(status="sent", sent_at=values["claimed_at"], last_error=None, claimed_at=None)
+    values = _sent_values(sent, utcnow()) if done else {"parts_sent": sent, "claimed_at": utcnow()}
     give_up = time.monotonic() + svc.settings.claim_timeout / 2
     pause = 0.2
     while True:
@@ -284,6 +282,11 @@ def _record_part(svc: Context, delivery_id: int, sent: int, done: bool = False) 
             pause = min(pause * 2, 5.0)
 
 
+def _sent_values(sent: int, now: datetime) -> dict[str, Any]:
+    """What a sent row holds, written by the last part's record or by `_finish`, whichever comes first."""
+    return {"status": "sent", "sent_at": now, "parts_sent": sent, "last_error": None, "claimed_at": None}
+
+
 def _finish(
     svc: Context, row: Delivery, sent: int, total: int, error: str | None, permanent: bool, recorded: bool = False
 ) -> Outcome:
@@ -292,18 +295,13 @@ def _finish(
     now = utcnow()
     ops_ids: tuple[int, ...] = ()
     fields = {"subscriber": row.subscriber, "delivery": row.id, "channel_type": row.channel_type}
-    if error is None and recorded:
+    if error is None:
+        if not recorded:
+            with Session(svc.engine) as session, session.begin():
+                session.execute(update(Delivery).where(Delivery.id == row.id).values(**_sent_values(sent, now)))
         log.info("delivery sent", extra={**fields, "parts": total, "attempt": row.attempts})
         return Outcome(row.id, "sent")
     with Session(svc.engine) as session, session.begin():
-        if error is None:
-            session.execute(
-                update(Delivery)
-                .where(Delivery.id == row.id)
-                .values(status="sent", sent_at=now, parts_sent=sent, last_error=None, claimed_at=None)
-            )
-            log.info("delivery sent", extra={**fields, "parts": total, "attempt": row.attempts})
-            return Outcome(row.id, "sent")
         attempts = row.attempts
         if permanent or attempts >= settings.delivery_max_attempts:
             session.execute(

@@ -173,29 +173,19 @@ def pending_for_snapshot(engine: Engine, snapshot_id: int) -> list[int]:
 def pending_for_source(engine: Engine, source: str) -> list[int]:
     """A source's rows due now and still pending: a poll killed between its commit and `enqueue` left them
     without a message (a row whose message is queued is claimed once, so handing it over twice is harmless)."""
-    with Session(engine) as session:
-        return list(
-            session.execute(
-                select(Delivery.id)
-                .where(Delivery.source == source, Delivery.status == "pending", Delivery.next_attempt_at <= utcnow())
-                .order_by(Delivery.id)
-            ).scalars()
-        )
+    now = utcnow()
+    return sorted(i for i, due in pending_rows(engine, source=source, limit=None) if due <= now)
 
 
-def pending_rows(engine: Engine, limit: int = 5000) -> list[tuple[int, datetime]]:
+def pending_rows(engine: Engine, limit: int | None = 5000, source: str | None = None) -> list[tuple[int, datetime]]:
     """Rows still pending (unclaimed, unsent) with their due time, oldest first: what a worker that died may
     have held as messages it never started. Handing one over twice is harmless: one message claims it."""
+    query = select(Delivery.id, Delivery.next_attempt_at).where(Delivery.status == "pending")
+    if source is not None:
+        query = query.where(Delivery.source == source)
+    query = query.order_by(Delivery.next_attempt_at, Delivery.id).limit(limit)
     with Session(engine) as session:
-        return [
-            (r[0], r[1])
-            for r in session.execute(
-                select(Delivery.id, Delivery.next_attempt_at)
-                .where(Delivery.status == "pending")
-                .order_by(Delivery.next_attempt_at, Delivery.id)
-                .limit(limit)
-            )
-        ]
+        return [(r[0], r[1]) for r in session.execute(query)]
 
 
 def last_id(engine: Engine) -> int:
