@@ -87,9 +87,9 @@ def quality(real: Path) -> None:
     it warms the name caches."""
     from bench.screening_eval import GOALS as QUALITY_GOALS
     from bench.screening_eval import evaluate
-    from bench.screening_sets import POSITIVE, build
+    from bench.screening_sets import POSITIVE, frozen
 
-    held = evaluate(build(real))["heldout"]
+    held = evaluate(frozen(real))["heldout"]
     cats = [c for c in POSITIVE if held.total[c]]
     found, total = sum(held.found[c] for c in cats), sum(held.total[c] for c in cats)
     below = [c for c in cats if held.recall(c) < QUALITY_GOALS[c]]

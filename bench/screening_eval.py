@@ -12,11 +12,16 @@ candidate generation put the target before the scorer at all.
 
     .venv/bin/python -m bench.screening_eval /work/shared/data/real [threshold]
     .venv/bin/python -m bench.screening_eval /work/shared/data/real --write-fixture   (the tests' subset)
+    .venv/bin/python -m bench.screening_eval /work/shared/data/real --freeze   (rebuild and write the frozen sets)
+    .venv/bin/python -m bench.screening_eval /work/shared/data/real --rebuild  (build the sets anew, not frozen)
+
+The sets are read from `bench/data/screening_sets.csv` (names, labels and splits; the records are read from the
+real files): building them uses the matcher's own readings (`sound`, `latin`), so a set rebuilt after a matcher
+change would move rows between runs; the frozen file keeps every figure on the same rows.
 """
 
 from __future__ import annotations
 
-import csv
 import random
 import sys
 from collections import Counter, defaultdict
@@ -25,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.screening_sets import NEGATIVE, POSITIVE, Row, Sets, build
+from bench.screening_sets import FROZEN, NEGATIVE, POSITIVE, Row, Sets, build, frozen, read_rows, write_rows
 from notifier.screening.matching import DEFAULT_THRESHOLD, Index, Party, designation_party, make_party
 from notifier.screening.names import name_keys
 
@@ -173,32 +178,24 @@ def write_fixture(sets: Sets, per_category: int = 25, seed: int = 3) -> None:
     for cat in (*POSITIVE, *NEGATIVE):
         pool = [r for r in sets.rows if r.category == cat and r.split == "heldout"]
         chosen += rng.sample(pool, min(per_category, len(pool)))
-    FIXTURE.parent.mkdir(parents=True, exist_ok=True)
-    with FIXTURE.open("w", newline="", encoding="utf-8") as f:
-        w = csv.writer(f)
-        w.writerow(["name", "category", "target", "split", "detail", "view"])
-        for r in chosen:
-            names = sets.views.get(r.target, []) if r.target else []
-            changed = r.target and not r.published and names != _names(sets.records[r.target])
-            w.writerow([r.name, r.category, r.target, r.split, r.detail, "|".join(names) if changed else ""])
+    write_rows(sets, chosen, FIXTURE)
     print(f"{FIXTURE}: {len(chosen)} rows")
 
 
 def read_fixture(records: dict[str, dict[str, Any]], path: Path = FIXTURE) -> Sets:
-    sets = Sets(records, {k: _names(p) for k, p in records.items()})
-    with path.open(encoding="utf-8", newline="") as f:
-        for row in csv.DictReader(f):
-            sets.rows.append(Row(row["name"], row["category"], row["target"], row["split"], row["detail"]))
-            if row["view"]:
-                sets.views[row["target"]] = row["view"].split("|")
-    return sets
+    return read_rows(records, path)
 
 
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("-")]
     real = Path(args[0] if args else "../shared/data/real")
     threshold = float(args[1]) if len(args) > 1 else DEFAULT_THRESHOLD
-    sets = build(real)
+    if "--freeze" in sys.argv:
+        sets = build(real)
+        write_rows(sets, sets.rows, FROZEN)
+        print(f"{FROZEN}: {len(sets.rows)} rows frozen")
+    else:
+        sets = build(real) if "--rebuild" in sys.argv else frozen(real)
     counts = Counter((r.category, r.split) for r in sets.rows)
     print("rows:", ", ".join(f"{c} {counts[c, 'tune']}+{counts[c, 'heldout']}" for c in (*POSITIVE, *NEGATIVE)),
           "(tuning+held-out)")  # fmt: skip

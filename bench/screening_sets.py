@@ -35,6 +35,7 @@ sha1 of the name. Deterministic: same files, same sets.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import random
 import re
@@ -54,6 +55,7 @@ LISTS = {
     "gb_fcdo": "uk/hmt_consolidated_2014-04-02_ConList.csv",  # the former HM Treasury list: cross-list aliases only
 }
 OWN_ROWS = ("us_ofac_sdn", "un_sc", "au_dfat", "jp_mof")  # lists the single-list categories are built from
+FROZEN = Path(__file__).resolve().parent / "data" / "screening_sets.csv"  # the rows every figure is measured on
 HELD_OUT = 30  # percent of designations whose rows are never used for tuning
 POSITIVE = ("script", "script_un", "alias", "alias_same", "translit", "order", "missing_middle", "legal_form", "typo")
 NEGATIVE = ("same_surname", "same_given", "firm_word", "one_word", "script_swap", "unlisted")
@@ -416,3 +418,31 @@ def _near_listed(name: str, near: dict[frozenset[str], None]) -> bool:
     """A made-up name that sounds exactly like a listed one (every word's consonants) is not surely someone
     else: not used as a negative."""
     return frozenset(sound(t) for t in tokens(name) if sound(t)) in near
+
+
+def write_rows(sets: Sets, rows: list[Row], path: Path) -> None:
+    """Rows with their target's view where a row changed it (names and labels only: records stay in the real
+    files)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        w = csv.writer(f)
+        w.writerow(["name", "category", "target", "split", "detail", "view"])
+        for r in rows:
+            names = sets.views.get(r.target, []) if r.target else []
+            changed = r.target and not r.published and names != _names(sets.records[r.target])
+            w.writerow([r.name, r.category, r.target, r.split, r.detail, "|".join(names) if changed else ""])
+
+
+def read_rows(records: dict[str, dict[str, Any]], path: Path) -> Sets:
+    sets = Sets(records, {k: _names(p) for k, p in records.items()})
+    with path.open(encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f):
+            sets.rows.append(Row(row["name"], row["category"], row["target"], row["split"], row["detail"]))
+            if row["view"]:
+                sets.views[row["target"]] = row["view"].split("|")
+    return sets
+
+
+def frozen(real: Path) -> Sets:
+    """The committed sets over the real records: the same rows whatever the matcher reads today."""
+    return read_rows(load(real), FROZEN) if FROZEN.exists() else build(real)
