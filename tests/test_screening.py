@@ -167,3 +167,20 @@ def test_precision_and_recall_on_the_labelled_held_out_subset_stay_above_their_f
         else:
             missed = [r.name for r in figures.missed if r.category == category]
             assert figures.total[category] >= 10 and figures.recall(category) >= floor, missed
+
+
+def test_a_list_field_holding_several_names_or_a_remark_is_read_as_the_names_it_holds():
+    # The Australian list writes several spellings in one alias; AU, MOF and UN append birth remarks or brackets.
+    assert score("Abas Rashedi", "Abas Rashidi; Abbas Rashedi; Abas Rashedi") >= DEFAULT_THRESHOLD
+    assert score("Mohammad Ishaq Akhund", "Mohammad Ishaq Akhund born in 1963") >= DEFAULT_THRESHOLD
+    assert score("Dilawar Khan Zain Khan", "Dilawar Khan Zain Khan, born 1 Jan. 1972") >= DEFAULT_THRESHOLD
+    assert score("Rashid AL-MAGHRIBI", "Rashid Al-Maghribi (The Moroccan)") >= DEFAULT_THRESHOLD
+    assert score("Akrin Saleh Akrin", "Akrin Saleh Akrin (أقرين صالح أقرين)") >= DEFAULT_THRESHOLD
+    assert score("Ansar al Charia", "نصار الشريعة (Ansar al Charia)") >= DEFAULT_THRESHOLD, "a bracket that is a name"
+    # A bracket that describes (a father, "birth name", an acronym) is no name of its own.
+    assert make_party(["アブドゥル・ハク（M. アンワル・カーンの息子"]).names == (
+        "アブドゥル・ハク（M. アンワル・カーンの息子",
+        "アブドゥル・ハク",
+    )
+    assert score("The Moroccan", "Rashid Al-Maghribi (The Moroccan)") < DEFAULT_THRESHOLD
+    assert make_party(["M & S SYNDICATE (PVT) LTD."]).names[0] == "M & S SYNDICATE (PVT) LTD.", "as written first"

@@ -151,8 +151,42 @@ def make_party(
         value = id_value(str(number))
         if len(value) >= 5:
             ids.append((id_kind(label), value, f"{label} {number}".strip()))
-    unique_names = tuple(dict.fromkeys(n.strip() for n in names if n and n.strip()))
+    written = [n.strip() for n in names if n and n.strip()]
+    unique_names = tuple(dict.fromkeys(chain(written, chain.from_iterable(map(_names_within, written)))))
     return Party(unique_names, entity_type or None, codes, parsed, tuple(ids), ref)
+
+
+_SEVERAL = re.compile(r"\s*;\s*")
+_BRACKETED = re.compile(r"\s*[(（]([^()（）]*)(?:[)）]|$)")
+# A remark a list writes after the name: ", born 1 Jan. 1953 ...", " born in 1963", "、1969年1月1日生まれ".
+_REMARK_TAIL = re.compile(r"(?:,\s*|\s+)born\s+(?:in|on|\d).*$|[、,]\s*[\d０-９].*$", re.IGNORECASE | re.DOTALL)
+# Words saying a bracket describes the name rather than spells it ("(The Moroccan)", "(birth name)").
+# A father's name in a bracket ("(son of M. Anwar Khan)", "（…の息子）") is another person's.
+_NOT_A_NAME = frozenset(
+    "the birth name previously formerly listed born also known aka fka nee maiden spelling son daughter wife "
+    "widow".split()
+)
+
+
+@lru_cache(maxsize=200_000)
+def _names_within(name: str) -> tuple[str, ...]:
+    """The names one list's field holds besides itself: several written in one ("Abas Rashidi; Abbas Rashedi"),
+    the name without a bracket or a remark after it ("Fabio Fusco, born 18 Dec. 1968 in Tunisia", "... （1963年に
+    出生）"), and a bracket that is itself a name ("نصار الشريعة (Ansar al Charia)"); legal forms in brackets
+    ("(PVT) LTD") are read by `forms` in the name as written, which is kept."""
+    if not any(c in name for c in ";(（,、") and " born " not in name.casefold():
+        return ()
+    found: list[str] = []
+    for part in _SEVERAL.split(name):
+        inner = [m.strip() for m in _BRACKETED.findall(part)]
+        base = _REMARK_TAIL.sub("", _BRACKETED.sub(" ", part)).strip(" ,、")
+        found.append(" ".join(base.split()))
+        for text in inner:
+            words = text.casefold().split()
+            kin = "息子" in text or "娘" in text or "妻" in text
+            if len(words) >= 2 and not kin and not any(c.isdigit() for c in text) and _NOT_A_NAME.isdisjoint(words):
+                found.append(text)
+    return tuple(n for n in found if n and n != name)
 
 
 def designation_party(payload: dict[str, Any]) -> Party:
