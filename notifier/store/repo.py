@@ -125,10 +125,19 @@ def payloads(session: Session, source: str, keys: Iterable[str]) -> dict[str, di
 _UPSERT_COLUMNS = ("source", "key", "kind", "name", "hash", "payload", "raw_digest", "first_seen", "updated_at")
 _INSERT_SQL = f"INSERT INTO record ({', '.join(_UPSERT_COLUMNS)}) VALUES ({{marks}})"
 _COPY_SQL = f"COPY record ({', '.join(_UPSERT_COLUMNS)}) FROM STDIN"
-_UPSERT_SQL = (
-    f"INSERT INTO record ({', '.join(_UPSERT_COLUMNS)}, removed_at) VALUES ({{marks}}, NULL) "
+_UPSERT_TYPES = ("text", "text", "text", "text", "text", "text", "int8", "timestamptz", "timestamptz")
+_UPSERT_SET = (
     "ON CONFLICT (source, key) DO UPDATE SET kind = excluded.kind, name = excluded.name, hash = excluded.hash, "
     "payload = excluded.payload, raw_digest = excluded.raw_digest, updated_at = excluded.updated_at, removed_at = NULL"
+)
+_UPSERT_SQL = f"INSERT INTO record ({', '.join(_UPSERT_COLUMNS)}, removed_at) VALUES ({{marks}}, NULL) " + _UPSERT_SET
+# PostgreSQL: the batch as one array per column (binary), one statement and one round trip however many rows;
+# an executemany was a Bind/Execute and a plan run per row.
+_PG_UPSERT_SQL = (
+    f"INSERT INTO record ({', '.join(_UPSERT_COLUMNS)}, removed_at) SELECT *, NULL FROM unnest("
+    + ", ".join(f"%b::{t}[]" for t in _UPSERT_TYPES)
+    + ") "
+    + _UPSERT_SET
 )
 
 
@@ -148,9 +157,17 @@ def _upsert(session: Session, rows: list[tuple[Any, ...]], fresh: bool = False) 
             for row in rows:
                 copy.write_row(row)
         return
+    if dialect.name == "postgresql":  # one statement per batch, not one per row
+        connection.exec_driver_sql(_PG_UPSERT_SQL, _columns(rows))
+        return
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     sql = (_INSERT_SQL if fresh else _UPSERT_SQL).format(marks=", ".join([mark] * len(_UPSERT_COLUMNS)))
     connection.exec_driver_sql(sql, rows)  # an executemany that the engine's events still see
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> tuple[list[Any], ...]:
+    """Rows as one list per column: the arrays a PostgreSQL `unnest` takes."""
+    return tuple(map(list, zip(*rows, strict=True)))
 
 
 def _stamp(session: Session, column: str, value: Any, fresh: bool) -> Any:
@@ -158,8 +175,7 @@ def _stamp(session: Session, column: str, value: Any, fresh: bool) -> Any:
     dialect = session.connection().dialect
     if fresh and dialect.name == "postgresql" and getattr(value, "tzinfo", None) is not None:
         return value.astimezone(UTC).replace(tzinfo=None)  # COPY reads text: what an INSERT stores (UTC session)
-    process = Record.__table__.c[column].type.dialect_impl(dialect).bind_processor(dialect)
-    return process(value) if process else value
+    return _bind(dialect, Record, column)(value)
 
 
 def _has_rows(session: Session, source: str) -> bool:
@@ -278,15 +294,54 @@ def write_records(session: Session, accepted: Accepted) -> list[dict[str, Any]]:
     return changes
 
 
+_CHANGE_TYPES = {  # column -> PostgreSQL type of its array
+    "source": "text",
+    "snapshot_id": "int4",
+    "key": "text",
+    "kind": "text",
+    "change": "text",
+    "name": "text",
+    "before": "text",
+    "after": "text",
+    "fields": "text",
+    "created_at": "timestamptz",
+    "published_on": "text",
+    "publication_id": "text",
+}
+_CHANGE_COLUMNS = tuple(_CHANGE_TYPES)
+_PG_CHANGES_SQL = (
+    f"INSERT INTO change ({', '.join(_CHANGE_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"%b::{t}[]" for t in _CHANGE_TYPES.values())
+    + ") RETURNING key, id"
+)
+
+
+def _bind(dialect: Any, table: Any, column: str) -> Any:
+    """The function that turns a value of `column` into what the driver is given (identity when there is none)."""
+    process = table.__table__.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    return process or (lambda value: value)
+
+
 def write_changes(session: Session, rows: list[dict[str, Any]]) -> list[Change]:
     """Insert the change rows; the changes with their ids, in the order found.
 
     The ids are matched back by key (unique within a snapshot): asking the database to return them in the
-    order given made SQLite insert one row per statement."""
+    order given made SQLite insert one row per statement. PostgreSQL takes a batch as one array per column
+    (`unnest`): the ORM's multi-row VALUES cost more in parameter processing and query parsing than the insert."""
     if not rows:
         return []
-    result = session.execute(insert(ChangeTable).returning(ChangeTable.id, ChangeTable.key), rows)
-    ids = {key: cid for cid, key in result.all()}
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        stamp = _bind(connection.dialect, ChangeTable, "created_at")
+        ids = {}
+        for batch in _batches(iter(rows)):
+            columns = [[row.get(c) for row in batch] for c in _CHANGE_COLUMNS]
+            columns[_CHANGE_COLUMNS.index("name")] = [row.get("name", "") for row in batch]  # its default
+            columns[_CHANGE_COLUMNS.index("created_at")] = [stamp(row["created_at"]) for row in batch]
+            ids.update(connection.exec_driver_sql(_PG_CHANGES_SQL, tuple(columns)).all())
+    else:
+        result = session.execute(insert(ChangeTable).returning(ChangeTable.key, ChangeTable.id), rows)
+        ids = dict(result.all())
     return [Change.from_row({**row, "id": ids[row["key"]]}) for row in rows]
 
 
