@@ -18,7 +18,9 @@ published, or a missed version is missed for good (the full file has no such gap
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -279,6 +281,10 @@ class OpenSanctions(Adapter):
                 yield item
 
     def build(self, raw: Any) -> Designation | None:
+        if type(raw) is EntityLine:
+            raw = _listed(raw.entity(), raw.number, bool(self.options.get("targets_only", True)))
+            if raw is None:
+                return None
         return entity_to_record(raw)
 
     def parse_unbuilt(self, parts: Mapping[str, Path]) -> Iterator[Designation | Deletion | Unbuilt]:
@@ -289,33 +295,61 @@ class OpenSanctions(Adapter):
                 if raw.strip():
                     first = _load(raw, lineno)
                     self._delta = isinstance(first, dict) and "op" in first
-                    rest = itertools.chain([(lineno, raw)], lines)
-                    yield from (self._delta_items(rest) if self._delta else self._entities(rest))
-                    return
-        raise ParseError("OpenSanctions: no FtM entities in the file (an empty delta has no lines either)")
+                    if self._delta:
+                        yield from self._delta_items(itertools.chain([(lineno, raw)], lines))
+                        return
+                    break
+            else:
+                raise ParseError("OpenSanctions: no FtM entities in the file (an empty delta has no lines either)")
+        yield from self._entities(path, _Style.of(raw))
 
-    def _entities(self, lines: Iterator[tuple[int, bytes]]) -> Iterator[Unbuilt]:
-        """A full entities file: one Unbuilt per listable target, raw_digested without its bookkeeping."""
+    def _entities(self, path: Path, style: _Style) -> Iterator[Unbuilt]:
+        """A full entities file, read in large blocks with its bookkeeping cut out as bytes (`_Style.cut`): one
+        Unbuilt per line that may be a listed target, digested as those bytes and parsed only when built (the core
+        builds a line whose digest moved). A block whose every line starts with its plain id and holds one target
+        flag, true, is taken whole; in any other, a line that does not start with its id, or whose target flag is
+        not plain, is parsed here, and a plain non-target is skipped unparsed."""
         targets_only = bool(self.options.get("targets_only", True))
-        loads, dumps, digest, option = orjson.loads, orjson.dumps, xxh3_64_intdigest, SORT_KEYS
-        for lineno, raw in lines:
-            try:
-                entity = loads(raw)
-            except orjson.JSONDecodeError:
-                if not raw.strip():
-                    continue
-                _load(raw, lineno)  # raises ParseError naming the line
-            if type(entity) is not dict or "id" not in entity or "schema" not in entity:
-                raise ParseError(f"OpenSanctions: line {lineno} is not an FtM entity (no id/schema)")
-            if (targets_only and not entity.get("target")) or entity["schema"] not in LISTABLE:
-                continue
-            for key in VOLATILE_TOP:
-                entity.pop(key, None)
-            props = entity.get("properties")
-            if type(props) is dict and not VOLATILE_PROPS.isdisjoint(props):
-                for key in VOLATILE_PROPS.intersection(props):
-                    del props[key]
-            yield Unbuilt(str(entity["id"]), digest(dumps(entity, option=option)) >> 1, entity)
+        seed = 1 if targets_only else 2  # a record kept with targets_only off is no target: its digest differs
+        digest, cut, ids = xxh3_64_intdigest, style.cut.sub, style.ids.findall
+        lineno = 0
+        for block in _blocks(path):
+            block = cut(b"", block)
+            lines = block.split(b"\n")
+            del lines[0]  # a block starts with the newline before its first line
+            keys = ids(block)
+            if len(keys) == len(lines) and (
+                not targets_only or block.count(style.target) == len(lines) == block.count(style.flag)
+            ):
+                for key, line in zip(keys, lines, strict=True):
+                    lineno += 1
+                    yield Unbuilt(key.decode(), digest(line, seed) >> 1, EntityLine(lineno, line))
+            else:
+                for line in lines:
+                    lineno += 1
+                    yield from self._line(line, lineno, style, targets_only, seed)
+
+    def _line(self, line: bytes, lineno: int, style: _Style, targets_only: bool, seed: int) -> Iterator[Unbuilt]:
+        """One line of a block not taken whole (`_entities`)."""
+        prefix = style.id_prefix
+        if line.startswith(prefix) and (not targets_only or style.target in line):
+            start = len(prefix)
+            end = line.find(b'"', start)
+            key = line[start:end]
+            if end > start and b"\\" not in key and key.isascii():
+                yield Unbuilt(key.decode(), xxh3_64_intdigest(line, seed) >> 1, EntityLine(lineno, line))
+                return
+        elif targets_only and style.not_target in line and line.count(style.flag) == 1:
+            return  # its one target flag is false, wherever it is: no target
+        try:
+            entity = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            if not line.strip():
+                return
+            _load(line, lineno)  # raises ParseError naming the line
+        entity = _listed(entity, lineno, targets_only)
+        if entity is not None:
+            yield Unbuilt(str(entity["id"]), xxh3_64_intdigest(line, seed) >> 1, entity)
 
     def _delta_items(self, lines: Iterator[tuple[int, bytes]]) -> Iterator[Designation | Deletion]:
         """A delta file: records to upsert and Deletions, built at once (deltas are small)."""
@@ -343,5 +377,90 @@ def _load(raw: bytes, lineno: int) -> Any:
 
 
 LISTABLE = frozenset(ENTITY_TYPES) | OTHER_THINGS
-SORT_KEYS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
 VOLATILE_TOP = ("first_seen", "last_seen", "last_change")
+
+
+def _listed(entity: Any, lineno: int, targets_only: bool) -> dict[str, Any] | None:
+    """The parsed line as an entity to build, or None when it is not a listed target (a helper entity, a schema
+    that is no thing); ParseError when it is no FtM entity."""
+    if type(entity) is not dict or "id" not in entity or "schema" not in entity:
+        raise ParseError(f"OpenSanctions: line {lineno} is not an FtM entity (no id/schema)")
+    if (targets_only and not entity.get("target")) or entity["schema"] not in LISTABLE:
+        return None
+    return entity
+
+
+class EntityLine:
+    """A line of an entities file, its bookkeeping cut out, as an Unbuilt's raw value: parsed when built, read like
+    the entity it holds (`line["id"]`)."""
+
+    __slots__ = ("number", "data")
+
+    def __init__(self, number: int, data: bytes) -> None:
+        self.number, self.data = number, data
+
+    def entity(self) -> Any:
+        return _load(self.data, self.number)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.entity()[name]
+
+
+# A bookkeeping member's value: a plain string (printable ASCII, no quote or backslash: a timestamp), null, or a
+# list of such strings. A member whose value is anything else is left in, and so digested: such a line is built
+# whenever it moves, never missed.
+_PLAIN = rb'"[\x20\x21\x23-\x5b\x5d-\x7e]*"'
+_VOLATILE_NAMES = "|".join(sorted(set(VOLATILE_TOP) | VOLATILE_PROPS)).encode()
+
+
+@dataclass(frozen=True)
+class _Style:
+    """How a file's JSON is spaced (json.dumps' ", " and ": ", or orjson's none), which the byte-level reading of
+    its lines follows. A line of another spacing is parsed (and its bookkeeping, not cut, is digested: it is built
+    whenever it moves).
+
+    `cut` finds the bookkeeping members (VOLATILE_TOP, VOLATILE_PROPS) that follow a comma, at any depth: inside a
+    valid line a quote after a comma opens a key, so what it matches is such a member, never text in a value; the
+    builder reads none of them, at any depth."""
+
+    id_prefix: bytes
+    target: bytes
+    flag: bytes
+    not_target: bytes
+    cut: re.Pattern[bytes]
+    ids: re.Pattern[bytes]  # the plain ids that start lines (after a newline)
+
+    @staticmethod
+    def of(first_line: bytes) -> _Style:
+        return _SPACED if first_line.lstrip().startswith(_SPACED.id_prefix) else _COMPACT
+
+
+def _style(comma: bytes, colon: bytes) -> _Style:
+    value = rb"(?:" + _PLAIN + rb"|null|\[(?:" + _PLAIN + rb"(?:" + comma + _PLAIN + rb")*)?\])"
+    return _Style(
+        id_prefix=b'{"id"' + colon + b'"',
+        target=b'"target"' + colon + b"true",
+        flag=b'"target"' + colon,
+        not_target=b'"target"' + colon + b"false",
+        cut=re.compile(comma + rb'"(?:' + _VOLATILE_NAMES + rb')"' + colon + value),
+        ids=re.compile(rb'\n\{"id"' + colon + rb'"([^"\\\n]*)"'),
+    )
+
+
+_SPACED, _COMPACT = _style(b", ", b": "), _style(b",", b":")
+
+
+def _blocks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    """The file in blocks of whole lines, each block starting with the newline before its first line (the file's
+    first line is given one)."""
+    rest = b"\n"
+    with open(path, "rb", buffering=0) as fh:
+        while chunk := fh.read(size):
+            chunk = rest + chunk
+            end = chunk.rfind(b"\n")
+            if end > 0:
+                yield chunk[:end]
+                chunk = chunk[end:]
+            rest = chunk
+    if rest != b"\n":
+        yield rest
