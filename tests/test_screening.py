@@ -184,3 +184,10 @@ def test_a_list_field_holding_several_names_or_a_remark_is_read_as_the_names_it_
     )
     assert score("The Moroccan", "Rashid Al-Maghribi (The Moroccan)") < DEFAULT_THRESHOLD
     assert make_party(["M & S SYNDICATE (PVT) LTD."]).names[0] == "M & S SYNDICATE (PVT) LTD.", "as written first"
+
+
+def test_a_field_holding_several_names_after_aka_is_read_as_each():
+    # the MOF list writes "a.k.a." inside one name field
+    party = make_party(["AK Alrosa PAO, a.k.a. PJSC Alrosa a.k.a. Alrosa Group", "a.k.a. UEC-Saturn"])
+    assert party.names[1:] == ("a.k.a. UEC-Saturn", "AK Alrosa PAO", "PJSC Alrosa", "Alrosa Group", "UEC-Saturn")
+    assert score("UEC-サトゥルン", "a.k.a. UEC-Saturn") >= DEFAULT_THRESHOLD

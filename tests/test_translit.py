@@ -119,3 +119,53 @@ def test_english_and_slavic_names_in_katakana_score_against_their_latin_spelling
 
 def test_katakana_writes_th_as_s():
     assert sounds(("uthman", "turath"), kana=True) == sounds(("usuman", "turasu"), kana=True, written_kana=True)
+
+
+def test_katakana_vya_and_an_opening_fu_keep_their_vowels():
+    assert latin("ヴャチェスラフ・マカロフ") == "vyachesurafu makarofu"  # Vyacheslav Makarov
+    assert latin("フセイン") == "husein"  # Hussein: フ opening a word before a consonant is "hu", not "h"
+    assert latin("アフマド") == "ahmado"
+
+
+def test_a_nasal_before_a_labial_is_one_m_against_katakana():
+    # ン is n or m before b, m, p: Rotenberg is "rotemberugu", Pamfilova "panfirova"
+    assert sounds(("rotenberg", "pamfilova"), kana=True) == sounds(
+        ("rotemberugu", "panfirova"), kana=True, written_kana=True
+    )
+
+
+def test_katakana_fu_also_offers_the_arabic_kh_or_russian_v_it_may_write():
+    assert "sabh" in sounds(("shawafu",), kana=True, vowel=True, written_kana=True)[0].split("|")
+    assert "sabtnk" in sounds(("sahchenko",), kana=True, vowel=True, written_kana=True)[0].split("|")
+    # scored only: words this short are not proposed on one consonant otherwise
+    assert name_similarity(forms("アリ・ムサ・アル・シャワフ"), forms("ALI MUSA AL-SHAWAKH")) >= DEFAULT_THRESHOLD
+
+
+@pytest.mark.parametrize(
+    ("written", "listed"),
+    [
+        ("ヴャチェスラフ・マカロフ", "Vyacheslav Makarov"),
+        ("アリー・サッダーム・フセイン・アル・ティクリーティー", "Ali Saddam Hussein Al-Tikriti"),
+        ("パーヴェル・ローテンベルグ", "Pavel Rotenberg"),
+        ("オレグ・サフチェンコ", "Oleg Savchenko"),  # ... and for Russian v
+        ("ジュ・ヒョク", "Ju Hyok"),  # the vowel katakana adds after a final consonant
+        ("コハス・AG", "Kohas AG"),
+        ("キム・ギョンイル", "KIM KYONG IL"),  # a Korean given name: one voiced word in katakana
+        ("キム・ジョンマン", "Kim Jong Man"),
+        ("シェイク・アフメド・イマン・アリ", "Ahmad Iman Ali"),  # a title in katakana
+        ("دلاور شهاب الدين", "Shahabuddin Delawar"),  # two words as one, in another order
+        ("アブドルハーリク・バドルッディーン・アル・ホーシー", "Abd-al-Khaliq Badr-al-Din al Huthi"),
+    ],
+)
+def test_original_script_names_meet_their_latin_record_in_both_directions(written, listed):
+    for entry, subject in ((written, listed), (listed, written)):
+        hits = Index([make_party([entry], ref="entry")]).screen(make_party([subject]))
+        assert [h.entry.ref for h in hits] == ["entry"], (entry, subject)
+
+
+@pytest.mark.parametrize(
+    ("written", "other"),
+    [("キム・チョルナム", "KIM CHOL SAM"), ("キム・グァンヨン", "Kim Kwang Chun"), ("キム・スギル", "KIM SOK CHOL")],
+)
+def test_a_korean_given_name_one_syllable_otherwise_is_another_person(written, other):
+    assert name_similarity(forms(written), forms(other)) < DEFAULT_THRESHOLD

@@ -40,6 +40,8 @@ TWO_MISSING = 0.89  # two words (middle names, a grandfather's) missing from the
 TITLES = frozenset(
     "haji hajji alhaj alhaji hadji mullah mulla maulawi mawlawi maulvi molvi mawlavi maulana mawlana sheikh shaykh "
     "shaikh sheik shaik".split()
+    # and as katakana and Arabic script read ("シェイク" sheiku, "ムラー" mura, "حاجى" haja, "شيخ" shykh, "مولوی" mwlvy)
+    + "sheiku shaiku shaifu mura moruvi maurawi hajy haja shykh mwlvy mwlwy".split()
 )
 # First letters that spellings of one name swap (Kadyrov / Qadyrov, Yevgeniy / Evgeniy, Vasiliy / Wasilij); any
 # other first letter makes another word (Vetrov / Petrov, Song / Tong).
@@ -156,7 +158,7 @@ def make_party(
     return Party(unique_names, entity_type or None, codes, parsed, tuple(ids), ref)
 
 
-_SEVERAL = re.compile(r"\s*;\s*")
+_SEVERAL = re.compile(r"\s*;\s*|,?\s*\b[afn]\.k\.a\.\s*", re.IGNORECASE)  # "..., a.k.a. PJSC Alrosa" (MOF)
 _BRACKETED = re.compile(r"\s*[(（]([^()（）]*)(?:[)）]|$)")
 # A remark a list writes after the name: ", born 1 Jan. 1953 ...", " born in 1963", "、1969年1月1日生まれ".
 _REMARK_TAIL = re.compile(r"(?:,\s*|\s+)born\s+(?:in|on|\d).*$|[、,]\s*[\d０-９].*$", re.IGNORECASE | re.DOTALL)
@@ -174,7 +176,7 @@ def _names_within(name: str) -> tuple[str, ...]:
     the name without a bracket or a remark after it ("Fabio Fusco, born 18 Dec. 1968 in Tunisia", "... （1963年に
     出生）"), and a bracket that is itself a name ("نصار الشريعة (Ansar al Charia)"); legal forms in brackets
     ("(PVT) LTD") are read by `forms` in the name as written, which is kept."""
-    if not any(c in name for c in ";(（,、") and " born " not in name.casefold():
+    if not any(c in name for c in ";(（,、") and " born " not in name.casefold() and ".k.a." not in name.casefold():
         return ()
     found: list[str] = []
     for part in _SEVERAL.split(name):
@@ -368,12 +370,24 @@ def _may_match(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return shared >= max(1, len(a) - 1)
 
 
+_KANA_FINAL = re.compile(r"(?<=[^aeiouy])u$|(?<=[td])o$")  # the vowel katakana adds after a final consonant
+
+
+@lru_cache(maxsize=200_000)
+def _kana_plain(f: NameForms) -> tuple[tuple[str, ...], ...]:
+    """A katakana name's readings, and each with the vowel katakana writes after a final consonant taken off
+    ("ジュ・ヒョク" ju hyoku: Ju Hyok; "キム" kimu: Kim; "アショット" ashoto: Ashot), where three letters stay."""
+    plain = tuple(w[:-1] if len(w) > 3 and _KANA_FINAL.search(w) else w for w in f.tokens)
+    return _readings(f) + ((plain,) if plain != f.tokens else ())
+
+
 def name_similarity(a: NameForms, b: NameForms) -> float:
     """How alike two names are, ignoring case, accents, script, word order, spacing and legal form."""
     best = 0.0
-    for ra in _readings(a):
+    kana_a, kana_b = a.script == "kana", b.script == "kana"
+    for ra in _kana_plain(a) if kana_a and not kana_b else _readings(a):
         ja, glued_a = _joined(ra)
-        for rb in _readings(b):
+        for rb in _kana_plain(b) if kana_b and not kana_a else _readings(b):
             jb, glued_b = _joined(rb)
             if ja == jb or glued_a == glued_b:
                 return 1.0
@@ -386,8 +400,77 @@ def name_similarity(a: NameForms, b: NameForms) -> float:
     if best < 1.0 and a.script != b.script:  # Arabic or katakana against Latin: what both scripts keep
         kana = "kana" in (a.script, b.script)
         p = "cyrillic" in (a.script, b.script)  # Cyrillic tells p from b and v (Ветров is not PETROV)
+        a, b = _untitled(a, b), _untitled(b, a)  # "シェイク" / "Sheikh" written on one side only
         best = max(best, LOSSY * _sound_similarity(_sounds(a, kana, kana, p), _sounds(b, kana, kana, p)))
+        if best < 1.0 and "abjad" in (a.script, b.script):
+            for va in _abjad_readings(a, b):
+                for vb in _abjad_readings(b, a):
+                    if va is not a or vb is not b:
+                        best = max(best, LOSSY * _sound_similarity(_sounds(va, kana), _sounds(vb, kana)))
+        if best < 1.0 and kana_a != kana_b:
+            best = max(best, LOSSY * _korean_given_name(*((a, b) if kana_a else (b, a))))
     return best
+
+
+def _untitled(f: NameForms, other: NameForms) -> NameForms:
+    """The name without its titles when the other writes none (`_without_titles` across scripts)."""
+    if TITLES.isdisjoint(f.tokens) or not TITLES.isdisjoint(other.tokens):
+        return f
+    return replace(f, tokens=tuple(t for t in f.tokens if t not in TITLES) or f.tokens)
+
+
+_PERSIAN = str.maketrans("ضذثق", "ززسغ")  # as Persian, Dari and Pashto say them: Reza, Azar, Araghi
+_WALAD = re.compile(r"\s+ولد\s.*")  # "... walad ...": son of, the father's name Latin spellings leave off
+_FRENCH_CH = re.compile(r"ch", re.IGNORECASE)
+
+
+@lru_cache(maxsize=100_000)
+def _abjad_readings(f: NameForms, other: NameForms) -> tuple[NameForms, ...]:
+    """Other readings of a name against Arabic script. Arabic script: its letters as Persian says them
+    ("احمدرضا" Ahmad-Reza, "عراقی" Araghi), and the name without the father's ("... ولد حاجی حضرت گل").
+    A Latin name against Arabic script without چ: a French ch is ش ("Chouman" شومان, "Charia")."""
+    if f.script == "abjad":
+        texts = {f.original, _WALAD.sub("", f.original)}
+        texts |= {t.translate(_PERSIAN) for t in texts}
+    elif other.script == "abjad" and "چ" not in other.original and "ch" in "".join(f.tokens):
+        texts = {f.original, _FRENCH_CH.sub("sh", f.original)}
+    else:
+        return (f,)
+    return (f, *(forms(t) for t in texts if t != f.original))
+
+
+@lru_cache(maxsize=200_000)
+def _korean_key(f: NameForms) -> str | None:
+    """The key a Korean name is found by across katakana and Latin (see `_korean_given_name`): the sounds of
+    surname and glued given name, unvoiced; for a katakana name of two words or a Latin one of three syllables."""
+    words = f.tokens
+    if f.script == "kana" and len(words) == 2:
+        found = sounds(words, kana=True, written_kana=True)
+    elif f.script == "latin" and len(words) == 3 and all(map(_SYLLABLE.match, words)):
+        found = sounds((words[0], words[1] + words[2]), kana=True)
+    else:
+        return None
+    return "%k" + " ".join(found).translate(_DEVOICED) if len(found) == 2 else None
+
+
+# One Korean syllable as McCune-Reischauer writes it without marks: consonant(s), vowel(s), final k, l, m, n, ng, p, t.
+_SYLLABLE = re.compile(r"(?:[bdghjklmnprst]|ch|kk|pp|ss|tt|jj)?[wy]?(?:[aeiou]|ae|oe|ui|eo|eu|wa|wo)(?:ng|[klmnpt])?$")
+_DEVOICED = str.maketrans("gd", "kt")  # katakana voices a Korean syllable's k, t, ch inside a name (ギョン: Kyong)
+
+
+@lru_cache(maxsize=200_000)
+def _korean_given_name(kana: NameForms, other: NameForms) -> float:
+    """A Korean name: katakana writes the given name as one word, voiced inside ("キム・ギョンイル" kimu gyoniru),
+    that Latin writes as two syllables ("KIM KYONG IL"): the Latin name's last two short words glued, k/g and
+    t/d (ch/j) one sound. All or nothing."""
+    words = other.tokens
+    if len(words) < 3 or len(words) != len(kana.tokens) + 1 or not all(map(_SYLLABLE.match, words)):
+        return 0.0
+    glued = (*words[:-2], words[-2] + words[-1])
+    mine = tuple(w.translate(_DEVOICED) for w in _sounds(kana, True, True))
+    theirs = tuple(w.translate(_DEVOICED) for w in sounds(glued, kana=True, vowel=True))
+    # Korean names are short: one syllable's consonant otherwise is another person (Kim Chol Nam / KIM CHOL SAM)
+    return 1.0 if _sound_similarity(mine, theirs) == 1.0 else 0.0
 
 
 LOSSY = 0.95  # a name matched only on the consonants a script without vowels keeps proves a little less
@@ -407,7 +490,8 @@ def _sounds(f: NameForms, kana: bool = False, vowel: bool = False, p: bool = Fal
     """Sounds of the name's words; read as katakana would write them when compared with katakana ("Ivanov"
     / "iwanofu": w is v; "Putin" / "puchin": ch is t), with each word's first vowel when scoring against it; with
     `p`, p kept apart from b where the other script writes them apart."""
-    tokens = tuple(_keep_p(t) for t in f.tokens) if p else f.tokens
+    tokens = f.tokens
+    tokens = tuple(_keep_p(t) for t in tokens) if p else tokens
     return sounds(tokens, abjad=f.script == "abjad", kana=kana, vowel=vowel, written_kana=f.script == "kana")
 
 
@@ -444,11 +528,40 @@ def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
         return 0.0
     glued = 0.0
     # Glued: the same letters spaced otherwise, not a word more ("Sa'd Sabawi ..." is not "Sabawi ...").
-    if len(a) != len(b) and abs(_letters(a) - _letters(b)) <= 2:
+    respaced = len(a) != len(b) and abs(_letters(a) - _letters(b)) <= 2
+    if respaced:
         glued = Indel.normalized_similarity(ja, jb) if ja[:1] == jb[:1] else 0.0
     a = _resolved(a, tuple(x for w in b for x in w.split("|")))
     b = _resolved(b, a)
-    return max(_align_with(a, b, _sound_sim), glued if glued >= 0.93 else 0.0)
+    best = max(_align_with(a, b, _sound_sim), glued if glued >= 0.93 else 0.0)
+    if respaced and best < 1.0:
+        # Two words of one script are one of the other in another order ("دلاور شهاب الدين" / "Shahabuddin
+        # Delawar"): the longer name's neighbours glued, up to two pairs, then aligned in any order.
+        longer, other = (a, b) if len(a) > len(b) else (b, a)
+        merged = [longer]
+        for _ in range(min(2, len(longer) - len(other))):
+            merged = [m for words in merged for m in _glued_pairs(words, other)]
+            for words in merged:
+                pair = (words, b) if longer is a else (a, words)
+                best = max(best, _align_with(*pair, _sound_sim))
+    return best
+
+
+def _glued_pairs(words: tuple[str, ...], other: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """Each pair of neighbours as one word (the second's vowel off: against katakana a word keeps its first)
+    where the glued word is nearly a word of `other`. Words of two consonants or more only: a short word
+    glued on is a word more ("ABDUL MANAN AGHA"), and one consonant otherwise another name (Chol Nam / Chol Sam)."""
+    out = []
+    for i in range(len(words) - 1):
+        if _consonants([words[i]]) < 2 or _consonants([words[i + 1]]) < 2:
+            continue
+        glued = words[i] + _FIRST_CLASS.sub("", words[i + 1], 1)
+        if max(_sound_sim(glued, y) for y in other) >= 0.9:
+            out.append((*words[:i], glued, *words[i + 2 :]))
+    return out
+
+
+_FIRST_CLASS = re.compile(r"[au]")  # sounds keep no vowel but a word's first, as its class (a or u)
 
 
 def _resolved(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[str, ...]:
@@ -746,6 +859,8 @@ class Index:
                     sound = _sound_words(f, kana)
                     if sound or len(_sound_glue(f, kana)) > 1:
                         keys = _posted(sound, True, _sound_glue(f, kana))
+                        if kana and (korean := _korean_key(f)):
+                            keys |= {korean}
                         postings.add(i, keys, len(sound))
                         if f.lossy:
                             (self._kana_lossy if kana else self._sound_lossy).add(i, keys, len(sound))
@@ -776,6 +891,8 @@ class Index:
                 sound = _sound_words(f, as_kana) if postings.readings else ()
                 if sound or (postings.readings and len(_sound_glue(f, as_kana)) > 1):
                     units = _units(sound, True, _sound_glue(f, as_kana))
+                    if as_kana and (korean := _korean_key(f)):
+                        units = [*units, (frozenset({korean}), len(sound), korean)]  # the whole name's key
                     postings.propose(units, len(sound), 1 if as_kana and len(sound) > 2 else 0, mine)
             for i in mine:
                 found[i].append(name)

@@ -296,6 +296,8 @@ def sounds(
             w = _KANA_NG.sub("n", w.replace("w", "v"))
             w = _KANA_PLURAL.sub("z", _KANA_TION.sub("sh", w)).replace("th", "s")
         s = _kana_sound(w, vowel, written_kana) if kana else sound(w)
+        if written_kana and vowel and (swapped := _FU_H.sub(_swap_fu_h, w)) != w:
+            s += "|" + _kana_sound(swapped, vowel, written_kana)  # フ: Arabic kh or Russian v ("shawafu", "sahchenko")
         if kana and vowel and not written_kana and not abjad and (unsaid := _R_UNSAID.sub("", w)) != w:
             s += "|" + _kana_sound(unsaid, vowel)  # English "Center" / "senta": katakana leaves the r out
         if s:
@@ -303,14 +305,30 @@ def sounds(
     return tuple(out)
 
 
+# Katakana writes one フ for an Arabic h or kh and a Russian f or v: read "h" before a consonant (アフマド Ahmad),
+# "fu" before one or at the end (イワノフ Ivanov), so either may be the other ("アリ・アル・シャワフ" Al-Shawakh,
+# "サフチェンコ" Savchenko): a katakana word so written also offers the other reading when scored.
+_FU_H = re.compile(r"fu(?=[^aeiouy]|$)|(?<![sc])h(?=[^aeiouy])")
+
+
+def _swap_fu_h(m: re.Match[str]) -> str:
+    return "kh" if m[0] == "fu" else "f"
+
+
 _R_UNSAID = re.compile(r"(?<=[aeiou])r(?=[^aeiouy]|$)")
 _SLAVIC_IC = re.compile(r"(?<=[vt])ic$")  # "Markovic" is katakana "marukovichi"
+
+
+# Katakana writes one ン for n and m before a labial (ローテンベルグ "rotemberugu" Rotenberg, パンフィーロヴァ
+# "panfirova" Pamfilova, キム・ジョンマン "jomman" Jong Man): against katakana a nasal before b or m is one m.
+_NASAL_M = re.compile(r"[nm]+(?=m)")
+_NASAL_B = re.compile(r"n(?=b)")
 
 
 def _kana_sound(w: str, vowel: bool, written_kana: bool = False) -> str:
     s = sound(_SLAVIC_IC.sub("ich", w))
     if s:
-        s = s.translate(_KANA_SOUNDS)
+        s = _NASAL_B.sub("m", _NASAL_M.sub("", s.translate(_KANA_SOUNDS)))
         s = _with_vowel(w, s, written_kana) if vowel else s
     return s
 

@@ -61,7 +61,8 @@ _FINAL = "_ k k k n n n t l l l l l l l l m p p t t ng t t k t p t".split()
 
 # Katakana spellings of foreign sounds that pykakasi reads letter by letter ("ドゥ" -> "dou").
 _KATAKANA_SOUNDS = {
-    "ヴァ": "va", "ヴィ": "vi", "ヴェ": "ve", "ヴォ": "vo", "ヴュ": "vyu", "ヴ": "vu", "ディ": "di", "ドゥ": "du",
+    "ヴァ": "va", "ヴィ": "vi", "ヴェ": "ve", "ヴォ": "vo", "ヴュ": "vyu", "ヴャ": "vya", "ヴョ": "vyo", "ヴ": "vu",
+    "ディ": "di", "ドゥ": "du",
     "デュ": "dyu", "ティ": "ti", "トゥ": "tu", "テュ": "tyu", "ファ": "fa", "フィ": "fi", "フェ": "fe", "フォ": "fo",
     "フュ": "fyu", "ウィ": "wi", "ウェ": "we", "ウォ": "wo", "シェ": "she", "ジェ": "je", "チェ": "che",
     "ツァ": "tsa", "ツィ": "tsi", "ツェ": "tse", "ツォ": "tso", "イェ": "ye", "クァ": "kwa", "グァ": "gwa",
@@ -70,7 +71,8 @@ _KATAKANA_RE = re.compile("|".join(sorted(_KATAKANA_SOUNDS, key=len, reverse=Tru
 # Whole katakana words that are Arabic particles ("アル・カーイダ": "al-Qaida"; "ビン" reads as "bin" already).
 _KATAKANA_WORDS = {"アル": "al", "エル": "el", "ウル": "ul", "イブン": "ibn", "ビント": "bint"}
 # "フ" before another consonant is an Arabic or Persian h ("アフマド" Ahmad, "アフンド" Akhund, "フロモフ" Khromov),
-# not an f; before "ス" it stays f (Russian "-ovsky": "ペトロフスキー").
+# not an f; before "ス" it stays f (Russian "-ovsky": "ペトロフスキー"). Opening a word it keeps its vowel, the
+# word's first ("フセイン" Hussein, "フダイ" Khudai: "hu", not "h").
 _FU_H = re.compile(r"フ(?=[カ-ヂツ-モヤ-ロワ-ヴ])(?![カキクケコスツ])")
 # "ウラジ-" is Vladi- (Vladimir, Vladislav): katakana drops the initial v before l.
 _VLADI = re.compile(r"^ウラジ")
@@ -102,7 +104,7 @@ def _japanese_word(word: str) -> str:
     """One word read by pykakasi (cached: the lists' Japanese names share most of their words)."""
     if word in _KATAKANA_WORDS:
         return _KATAKANA_WORDS[word]
-    word = _FU_H.sub("h", _VLADI.sub("vラジ", word))
+    word = _FU_H.sub(lambda m: "hu" if m.start() == 0 else "h", _VLADI.sub("vラジ", word))
     word = _KATAKANA_RE.sub(lambda m: _KATAKANA_SOUNDS[m[0]], word)
     # Kanji words stay apart ("chugoku sekiyu"); kana sounds of one foreign word are glued back together.
     items = _kakasi().convert(word)
