@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -34,6 +34,7 @@ TOKEN_MATCH = 0.8  # two tokens this similar are the same word written different
 ONE_SLIP = 0.92  # a long word one typed letter away (missing, extra, wrong or swapped)
 LEADING_WORD_MISSING = 0.85  # the entry lacks the first word of a longer name: a father is not his son
 SUBSTITUTED = 0.85  # a word of the shorter name has no counterpart: another given name is another person
+ONE_MISSING = 0.9  # one word (a patronymic, a middle name) missing from the entry, first word kept
 TWO_MISSING = 0.89  # two words (middle names, a grandfather's) missing from the entry, first word kept
 # Titles a list writes before a name and another list leaves off ("Haji Malek Noorzai" / "Malik NOORZAI"); not
 # words of the name, so never missing and never matched. Not "sayed", "hafiz", "qari": those are also names.
@@ -336,7 +337,7 @@ def _align_with(a: tuple[str, ...], b: tuple[str, ...], token_sim: Callable[[str
     # missing only barely, and only between the first and the last word: "Kamal Awad" / "AWAD, Kamal Abdelrahman
     # Aref" (two middle names), not "Abdul Manan" / "Abdul Manan Mohammad Ishak".
     if entry_shorter and (missing == 1 or missing == 2 and len(b) - 1 in used) and 0 in used:
-        dice = max(dice, (0.9 if missing == 1 else TWO_MISSING) * sum(sims) / len(sims))
+        dice = max(dice, (ONE_MISSING if missing == 1 else TWO_MISSING) * sum(sims) / len(sims))
     return dice
 
 
@@ -381,8 +382,12 @@ def _kana_plain(f: NameForms) -> tuple[tuple[str, ...], ...]:
     return _readings(f) + ((plain,) if plain != f.tokens else ())
 
 
-def name_similarity(a: NameForms, b: NameForms) -> float:
-    """How alike two names are, ignoring case, accents, script, word order, spacing and legal form."""
+def name_similarity(a: NameForms, b: NameForms, low: float = 0.0) -> float:
+    """How alike two names are, ignoring case, accents, script, word order, spacing and legal form.
+
+    With `low`, a similarity below `low` may come back lower than it is (the comparison of sounds is skipped
+    when its upper bound cannot reach `low` nor beat the spellings): a caller that keeps only the best score
+    at or above a floor learns the same and pays less."""
     best = 0.0
     kana_a, kana_b = a.script == "kana", b.script == "kana"
     for ra in _kana_plain(a) if kana_a and not kana_b else _readings(a):
@@ -401,12 +406,16 @@ def name_similarity(a: NameForms, b: NameForms) -> float:
         kana = "kana" in (a.script, b.script)
         p = "cyrillic" in (a.script, b.script)  # Cyrillic tells p from b and v (Ветров is not PETROV)
         a, b = _untitled(a, b), _untitled(b, a)  # "シェイク" / "Sheikh" written on one side only
-        best = max(best, LOSSY * _sound_similarity(_sounds(a, kana, kana, p), _sounds(b, kana, kana, p)))
+        sa, sb = _sounds(a, kana, kana, p), _sounds(b, kana, kana, p)
+        if _sound_may_reach(sa, sb, max(low, best) / LOSSY):
+            best = max(best, LOSSY * _sound_similarity(sa, sb))
         if best < 1.0 and "abjad" in (a.script, b.script):
             for va in _abjad_readings(a, b):
                 for vb in _abjad_readings(b, a):
                     if va is not a or vb is not b:
-                        best = max(best, LOSSY * _sound_similarity(_sounds(va, kana), _sounds(vb, kana)))
+                        sa, sb = _sounds(va, kana), _sounds(vb, kana)
+                        if _sound_may_reach(sa, sb, max(low, best) / LOSSY):
+                            best = max(best, LOSSY * _sound_similarity(sa, sb))
         if best < 1.0 and kana_a != kana_b:
             best = max(best, LOSSY * _korean_given_name(*((a, b) if kana_a else (b, a))))
     return best
@@ -523,17 +532,13 @@ def _letters(words: tuple[str, ...]) -> int:
 def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     """Consonant sounds aligned word by word, or glued: one word in one script may be two in another
     ("عبدالرقیب" / "ABDUL RAQIB"). A name must keep enough letters to say anything (>= 5 consonants)."""
-    (count_a, ja), (count_b, jb) = _sound_side(a), _sound_side(b)
-    if not a or not b or min(count_a, count_b) < 5:
+    if not _sound_enough(a, b):
         return 0.0
-    glued = 0.0
-    # Glued: the same letters spaced otherwise, not a word more ("Sa'd Sabawi ..." is not "Sabawi ...").
-    respaced = len(a) != len(b) and abs(_letters(a) - _letters(b)) <= 2
-    if respaced:
-        glued = Indel.normalized_similarity(ja, jb) if ja[:1] == jb[:1] else 0.0
+    respaced = _respaced(a, b)
+    glued = _sound_glued(a, b)
     a = _resolved(a, tuple(x for w in b for x in w.split("|")))
     b = _resolved(b, a)
-    best = max(_align_with(a, b, _sound_sim), glued if glued >= 0.93 else 0.0)
+    best = max(_align_with(a, b, _sound_sim), glued)
     if respaced and best < 1.0:
         # Two words of one script are one of the other in another order ("دلاور شهاب الدين" / "Shahabuddin
         # Delawar"): the longer name's neighbours glued, up to two pairs, then aligned in any order.
@@ -562,6 +567,80 @@ def _glued_pairs(words: tuple[str, ...], other: tuple[str, ...]) -> list[tuple[s
 
 
 _FIRST_CLASS = re.compile(r"[au]")  # sounds keep no vowel but a word's first, as its class (a or u)
+
+
+def _sound_enough(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    return bool(a and b) and min(_sound_side(a)[0], _sound_side(b)[0]) >= 5
+
+
+def _respaced(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """The same letters may be spaced otherwise: not a word more ("Sa'd Sabawi ..." is not "Sabawi ...")."""
+    return len(a) != len(b) and abs(_letters(a) - _letters(b)) <= 2
+
+
+def _sound_glued(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+    """Both names glued, if respaced."""
+    if not _respaced(a, b):
+        return 0.0
+    ja, jb = _sound_side(a)[1], _sound_side(b)[1]
+    glued = Indel.normalized_similarity(ja, jb) if ja[:1] == jb[:1] else 0.0
+    return glued if glued >= 0.93 else 0.0
+
+
+@lru_cache(maxsize=200_000)
+def _sound_letters(words: tuple[str, ...]) -> tuple[dict[str, int], int, int, tuple[str, ...]]:
+    """Of any readings `_resolved` may choose: the most of each letter, the fewest and the most letters a word
+    can match (an empty reading aligns as one letter, as `_align_with` weighs initials), and every reading."""
+    most: Counter[str] = Counter()
+    fewest = matchable = 0
+    for w in words:
+        readings = w.split("|")
+        fewest += min(map(len, readings))
+        matchable += max(1, *map(len, readings))
+        letters = Counter(readings[0])
+        for r in readings[1:]:
+            letters |= Counter(r)
+        if "" in readings:
+            letters[""] = 1
+        most.update(letters)
+    return dict(most), fewest, matchable, tuple(r for w in words for r in w.split("|"))
+
+
+_BOUND_SLACK = 1e-9  # float rounding of the scores a bound stands above
+
+
+def _sound_may_reach(a: tuple[str, ...], b: tuple[str, ...], need: float) -> bool:
+    """False when `_sound_similarity(a, b)` (entry first) surely stays below `need`, at a fraction of its cost;
+    the bound is read off its own parts, cheapest first.
+
+    `_sound_sim` is Indel similarity (2 x common subsequence / letters of both; equal short words count so too),
+    so the Dice of `_align_with` is at most twice the letters both names hold, and twice the letters of the
+    shorter's words, over the letters of both. Names spaced otherwise are compared exactly. Beyond that, only a
+    missing word forgiven scores more: its factor times the mean of the shorter's word similarities, each at
+    best its best `_sound_sim` with any reading of the other's words, and all at least TOKEN_MATCH (or the
+    score is capped at SUBSTITUTED, below the Dice)."""
+    if not _sound_enough(a, b):
+        return need <= 0.0
+    need -= _BOUND_SLACK
+    (most_a, fewest_a, _, _), (most_b, fewest_b, _, _) = _sound_letters(a), _sound_letters(b)
+    short, other = (a, b) if len(a) <= len(b) else (b, a)
+    matchable = _sound_letters(short)[2]
+    common = min(matchable, sum(min(n, most_b.get(ch, 0)) for ch, n in most_a.items()))
+    if fewest_a + fewest_b == 0 or 2 * common / (fewest_a + fewest_b) >= need or _respaced(a, b):
+        return True  # respaced names are also compared glued, and with neighbours glued: computed as scored
+    missing = len(other) - len(short)
+    if short is not a or len(a) < 2 or not 1 <= missing <= 2:  # `_align_with` forgives no missing word
+        return False
+    wanted = need * len(a) / (ONE_MISSING if missing == 1 else TWO_MISSING)  # the sum of similarities needed
+    readings = _sound_letters(other)[3]
+    left = len(a)
+    for w in a:
+        best = max(max(map(_sound_sim, repeat(x), readings)) for x in w.split("|"))
+        left -= 1
+        wanted -= best
+        if best < TOKEN_MATCH or wanted > left:
+            return False
+    return True
 
 
 def _resolved(words: tuple[str, ...], other: tuple[str, ...]) -> tuple[str, ...]:
@@ -602,9 +681,10 @@ def compare(entry: Party, subject: Party, entry_forms: list[NameForms] | None = 
     shared = [label for k, v, label in subject.identifiers if any(v == va for _, va in ids_a)]
     subject_forms = [forms(n) for n in subject.names]
     name_score, entry_name, matched = 0.0, entry.name, subject.name
+    low = 0.0 if shared else floor - MAX_BONUS  # a name below this makes no hit: its score is not needed exactly
     for ef in entry_forms:
         for sf in subject_forms:
-            s = name_similarity(ef, sf)
+            s = name_similarity(ef, sf, max(low, name_score))
             if s > name_score:
                 name_score, entry_name, matched = s, ef.original, sf.original
     if not shared and name_score + MAX_BONUS < floor:
@@ -905,8 +985,9 @@ class Index:
         """Entries scoring at least `threshold` against the subject, best first. Each entry is compared with
         the subject's names that proposed it (a record may carry dozens of aliases)."""
         hits = []
+        parties: dict[tuple[str, ...], Party] = {subject.names: subject}  # one per set of names, not per entry
         for i, names_ in self._proposals(subject).items():
-            party = subject if len(names_) == len(subject.names) else replace(subject, names=tuple(names_))
+            party = parties.get(key := tuple(names_)) or parties.setdefault(key, replace(subject, names=key))
             hit = compare(self.entries[i], party, self._forms[i], floor=threshold)
             if hit is not None and hit.score >= threshold:
                 hit.subject = subject
