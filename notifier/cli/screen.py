@@ -25,6 +25,7 @@ def screen(
     """Screen FILE against the current records of every list (or those named); print each hit and why."""
     from notifier.screening.batch import screen_file
     from notifier.screening.matching import DEFAULT_THRESHOLD
+    from notifier.screening.stored_forms import FILE_NAME
     from notifier.screening.watchlists import WatchlistError
 
     if not file.is_file():
@@ -35,7 +36,8 @@ def screen(
             fail(f"unknown source {s!r}; configured sources: {', '.join(sorted(svc.sources))}")
     try:
         result = screen_file(svc.engine, file.read_bytes(), label=str(file), sources=source or None,
-                             threshold=DEFAULT_THRESHOLD if threshold is None else threshold)  # fmt: skip
+                             threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+                             forms_file=svc.settings.data_dir / FILE_NAME)  # fmt: skip
     except WatchlistError as exc:
         fail(str(exc))
     for line in result.problems:

@@ -1,14 +1,17 @@
 """A counterparty file screened at once against every current designation (`notifier screen`): the same
-parsing as watchlists, the same matcher as alerts, nothing stored."""
+parsing as watchlists, the same matcher as alerts; nothing of the counterparties stored (only the lists' name
+forms, `stored_forms`, so that the next run does not compute them again)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from notifier.screening import stored_forms
 from notifier.screening.matching import DEFAULT_THRESHOLD, Hit, Index, collector_paused, designation_party
 from notifier.screening.watchlists import WatchlistError, active_designations, entry_party, parse_csv
 
@@ -52,16 +55,25 @@ def screen_entries(
     entries: list[dict[str, Any]],
     designations: Any,
     threshold: float = DEFAULT_THRESHOLD,
+    forms_file: Path | None = None,
 ) -> tuple[list[dict[str, Any]], int, set[str]]:
-    """Hits of parsed counterparty rows on (source, payload) designations, best first per counterparty."""
+    """Hits of parsed counterparty rows on (source, payload) designations, best first per counterparty. With
+    `forms_file`, the lists' name forms are read from it and written back when new ones were computed."""
     rows, records, sources = [], 0, set()
+    listed: set[str] = set()
+    if forms_file is not None:
+        stored_forms.load(forms_file)
     with collector_paused():
         index = Index(entry_party({**e, "id": n}) for n, e in enumerate(entries))
         for source, payload in designations:
             records += 1
             sources.add(source)
-            for hit in index.screen(designation_party(payload), threshold):
+            subject = designation_party(payload)
+            listed.update(subject.names)
+            for hit in index.screen(subject, threshold):
                 rows.append(hit_row(entries[hit.entry.ref], source, payload, hit))
+    if forms_file is not None:
+        stored_forms.save(forms_file, listed)
     rows.sort(key=lambda r: (r["line"], -r["score"], r["source"], str(r["key"])))
     return rows, records, sources
 
@@ -73,15 +85,17 @@ def screen_file(
     label: str = "counterparties",
     sources: list[str] | None = None,
     threshold: float = DEFAULT_THRESHOLD,
+    forms_file: Path | None = None,
 ) -> BatchResult:
-    """Screen a counterparty CSV against the stored current records; bad rows are reported and left out."""
+    """Screen a counterparty CSV against the stored current records; bad rows are reported and left out.
+    `forms_file`: see `screen_entries`."""
     parsed = parse_csv(data, label)
     if not parsed.entries:
         raise WatchlistError(f"{label}: no valid row" + "".join(f"\n{p}" for p in parsed.problems[:20]))
     result = BatchResult(len(parsed.entries), problems=[*parsed.warnings, *parsed.problems])
     with Session(engine) as session:
         result.hits, result.records, result.sources = screen_entries(
-            parsed.entries, active_designations(session, sources), threshold
+            parsed.entries, active_designations(session, sources), threshold, forms_file
         )
     if not result.records:
         raise WatchlistError(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from operator import itemgetter
 
@@ -176,9 +176,38 @@ def _strip_forms(folded: str) -> tuple[list[str], str | None]:
     return (words or folded.split()), kind
 
 
+# Forms read from a file by `stored_forms` (written by this same code): name -> NameForms fields after the name.
+_OFFERED: dict[str, tuple] = {}
+
+
+def offer_forms(rows: dict[str, tuple]) -> None:
+    """Forms computed before (by `stored_forms`, for the same matcher version) that `forms` returns as they are."""
+    _OFFERED.clear()
+    _OFFERED.update(rows)
+    forms.cache_clear()
+
+
+def is_offered(name: str) -> bool:
+    return name in _OFFERED
+
+
+def forms_row(name: str) -> tuple:
+    """A name's forms as stored: every field after the name (see `offer_forms`)."""
+    f = forms(name)
+    return tuple(getattr(f, field.name) for field in fields(NameForms)[1:])
+
+
 @lru_cache(maxsize=200_000)
 def forms(name: str) -> NameForms:
-    """The comparable forms of a name (cached: the same names come back with every publication)."""
+    """The comparable forms of a name (cached: the same names come back with every publication; kept between
+    runs by `stored_forms`)."""
+    row = _OFFERED.get(name)
+    if row is not None:
+        return NameForms(name, *row)
+    return _forms(name)
+
+
+def _forms(name: str) -> NameForms:
     text = unicodedata.normalize("NFKC", name or "")
     head, comma, rest = text.partition(",")
     if comma and rest.strip() and "," not in rest and len(head.split()) <= 3:
