@@ -624,10 +624,13 @@ def _sound_may_reach(a: tuple[str, ...], b: tuple[str, ...], need: float) -> boo
     need -= _BOUND_SLACK
     (most_a, fewest_a, _, _), (most_b, fewest_b, _, _) = _sound_letters(a), _sound_letters(b)
     short, other = (a, b) if len(a) <= len(b) else (b, a)
-    matchable = _sound_letters(short)[2]
-    common = min(matchable, sum(min(n, most_b.get(ch, 0)) for ch, n in most_a.items()))
-    if fewest_a + fewest_b == 0 or 2 * common / (fewest_a + fewest_b) >= need or _respaced(a, b):
+    if _respaced(a, b):
         return True  # respaced names are also compared glued, and with neighbours glued: computed as scored
+    matchable, letters = _sound_letters(short)[2], fewest_a + fewest_b
+    if not letters or 2 * matchable / letters >= need:  # then count the letters both hold
+        common = min(matchable, sum(min(n, most_b.get(ch, 0)) for ch, n in most_a.items()))
+        if not letters or 2 * common / letters >= need:
+            return True
     missing = len(other) - len(short)
     if short is not a or len(a) < 2 or not 1 <= missing <= 2:  # `_align_with` forgives no missing word
         return False
