@@ -191,3 +191,22 @@ def test_a_field_holding_several_names_after_aka_is_read_as_each():
     party = make_party(["AK Alrosa PAO, a.k.a. PJSC Alrosa a.k.a. Alrosa Group", "a.k.a. UEC-Saturn"])
     assert party.names[1:] == ("a.k.a. UEC-Saturn", "AK Alrosa PAO", "PJSC Alrosa", "Alrosa Group", "UEC-Saturn")
     assert score("UEC-サトゥルン", "a.k.a. UEC-Saturn") >= DEFAULT_THRESHOLD
+
+
+def test_particles_titles_and_a_patronymic_chain_are_not_words_a_candidate_must_share():
+    index = Index([make_party(["Imad ben al-Mekki ben al-Akhdar AL-ZARKAOUI"]), make_party(["Maulawi Ahmed Shah"])])
+    assert index.candidates(make_party(["ZARKAOUI, Imed Ben Mekki Ben Al-Akhdar"])) == {0}
+    assert index.candidates(make_party(["NOORZAI, Mullah Ahmed Shah"])) == {1}
+    assert score("Imad ben al-Mekki ben al-Akhdar AL-ZARKAOUI", "ZARKAOUI, Imed Ben Mekki Ben Al-Akhdar") >= 0.9
+    assert score("Habib ibn Ahmed LOUBIRI", "LOUBIRI, Habib Ben Ahmed") >= DEFAULT_THRESHOLD, "bin, ben, ibn: one word"
+
+
+def test_a_patronymic_chain_one_list_writes_and_another_leaves_off_is_forgiven_whatever_its_length():
+    assert score("Meherez ben Ahdoud ben Amdouni", "AMDOUNI, Mehrez") >= DEFAULT_THRESHOLD
+    long = "Hamada Ould Mohamed Lemine Ould Mohamed el Khairy"
+    assert score(long, "EL KHAIRY, Hamad") >= DEFAULT_THRESHOLD
+    assert Index([make_party([long])]).candidates(make_party(["EL KHAIRY, Hamad"])) == {0}, "proposed too"
+    # Only the chain: another family name, or a given name the other lacks, is still another person.
+    assert score("Meherez ben Ahdoud ben Trabelsi", "AMDOUNI, Mehrez") < DEFAULT_THRESHOLD
+    assert score("Hamada Ould Mohamed Lemine Ould Mohamed el Khairy", "EL KHAIRY, Ali") < DEFAULT_THRESHOLD
+    assert score("Habib Loubiri", "Ali Habib Ben Ahmed LOUBIRI") < DEFAULT_THRESHOLD, "a leading word is a son's"

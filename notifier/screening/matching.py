@@ -25,7 +25,7 @@ from typing import Any
 from rapidfuzz.distance import OSA, Indel
 
 from notifier.screening.countries import country_code
-from notifier.screening.names import NameForms, forms, skeleton, sounds
+from notifier.screening.names import PARTICLES, NameForms, forms, skeleton, sounds
 
 DEFAULT_THRESHOLD = 0.88
 _DOUBLES = re.compile(r"(.)\1+")
@@ -35,6 +35,7 @@ ONE_SLIP = 0.92  # a long word one typed letter away (missing, extra, wrong or s
 LEADING_WORD_MISSING = 0.85  # the entry lacks the first word of a longer name: a father is not his son
 SUBSTITUTED = 0.85  # a word of the shorter name has no counterpart: another given name is another person
 ONE_MISSING = 0.9  # one word (a patronymic, a middle name) missing from the entry, first word kept
+CHAIN_MISSING = 0.95  # words of a patronymic chain ("bin X bin Y") missing from the other name
 TWO_MISSING = 0.89  # two words (middle names, a grandfather's) missing from the entry, first word kept
 # Titles a list writes before a name and another list leaves off ("Haji Malek Noorzai" / "Malik NOORZAI"); not
 # words of the name, so never missing and never matched. Not "sayed", "hafiz", "qari": those are also names.
@@ -44,6 +45,13 @@ TITLES = frozenset(
     # and as katakana and Arabic script read ("シェイク" sheiku, "ムラー" mura, "حاجى" haja, "شيخ" shykh, "مولوی" mwlvy)
     + "sheiku shaiku shaifu mura moruvi maurawi hajy haja shykh mwlvy mwlwy".split()
 )
+ARTICLES = frozenset("al el ul ad ar as at az an ash".split())
+FILIATION = PARTICLES - ARTICLES  # "bin", "ben", "ibn", "ould": one word ("son of") however spelt
+# Words that are no name of one's own: a patronymic chain is forgiven only to a shorter name with two others.
+# (Setting articles, a kunya's "Abu" or ranks aside when the other name lacks them was measured and dropped:
+# held-out alias recall 0.571 -> 0.565, held-out precision 0.972 -> 0.965.)
+_NOT_OWN = TITLES | ARTICLES | frozenset("abu abou umm doctor colonel lieutenant brigadier sergeant professor".split())
+LINEAGE = frozenset("bin ben ibn bint ould walad wuld son".split())  # "son of": a father's name follows
 # First letters that spellings of one name swap (Kadyrov / Qadyrov, Yevgeniy / Evgeniy, Vasiliy / Wasilij); any
 # other first letter makes another word (Vetrov / Petrov, Song / Tong).
 _SAME_ONSET = tuple(frozenset(g) for g in ("kqcg", "aeiouyj", "vwbf", "szc", "td", "pb"))
@@ -247,7 +255,7 @@ class Hit:
 
 @lru_cache(maxsize=1_000_000)
 def _token_sim(a: str, b: str) -> float:
-    if a == b:
+    if a == b or a in FILIATION and b in FILIATION:
         return 1.0
     if len(a) <= 2 or len(b) <= 2:  # initials, and short words equal but for vowels ("bn", "bin")
         if a[:1] == b[:1] and (len(a) == 1 or len(b) == 1):
@@ -284,7 +292,16 @@ def _without_titles(tokens: tuple[str, ...], other: tuple[str, ...]) -> tuple[st
 
 def _align(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     a, b = _without_legal_slips(a), _without_legal_slips(b)
-    return _align_with(_without_titles(a, b), _without_titles(b, a), _token_sim)
+    return _align_with(_without_titles(a, b), _without_titles(b, a), _token_sim, _lineage(a) | _lineage(b))
+
+
+@lru_cache(maxsize=200_000)
+def _lineage(words: tuple[str, ...]) -> frozenset[str]:
+    """The words of a name's patronymic chain: after its first "bin", "ben", "ould", "son of" and before its last
+    word, the family name ("Hamada Ould Mohamed Lemine Ould Mohamed el KHAIRY"). Fathers' and grandfathers' names
+    that one list writes and another leaves off ("Habib Ben Ahmed LOUBIRI")."""
+    first = next((i for i, w in enumerate(words) if i and w in LINEAGE), len(words))
+    return frozenset(words[first + 1 : -1]) if first + 2 < len(words) else frozenset()
 
 
 def _son(a: tuple[str, ...], b: tuple[str, ...], token_sim: Callable[[str, str], float]) -> bool:
@@ -294,7 +311,12 @@ def _son(a: tuple[str, ...], b: tuple[str, ...], token_sim: Callable[[str, str],
     )
 
 
-def _align_with(a: tuple[str, ...], b: tuple[str, ...], token_sim: Callable[[str, str], float]) -> float:
+def _align_with(
+    a: tuple[str, ...],
+    b: tuple[str, ...],
+    token_sim: Callable[[str, str], float],
+    lineage: frozenset[str] = frozenset(),
+) -> float:
     """Token alignment of entry name `a` and designated name `b`: each word of the shorter takes its best
     unused counterpart in the other; Dice over the letters of matched words.
 
@@ -332,6 +354,12 @@ def _align_with(a: tuple[str, ...], b: tuple[str, ...], token_sim: Callable[[str
         return min(dice, SUBSTITUTED)
     if sum(t not in TITLES for t in a) < 2:  # "Haji Mohammad" is one name: a missing word is not forgiven
         return dice
+    if lineage and 0 in used and sum(t not in _NOT_OWN for t in a) >= 2:
+        # Either side may leave out a patronymic chain, whatever its length: "Al-Habib ben Ahmad ben al-Tayib
+        # al-Lubiri" / "LOUBIRI, Habib Ben Ahmed" (every word of the shorter name matched, its first word kept).
+        rest = [t for j, t in enumerate(b) if j not in used]
+        if all(t in lineage or t in PARTICLES for t in rest):
+            dice = max(dice, CHAIN_MISSING * sum(sims) / len(sims))
     # One word missing from the entry is forgiven (a patronymic, a middle name), not the first: "Barzan Ibrahim
     # Hasan" is not "Ali Barzan Ibrahim Hasan", his son (Arabic names carry the father's after one's own). Two
     # missing only barely, and only between the first and the last word: "Kamal Awad" / "AWAD, Kamal Abdelrahman
@@ -804,6 +832,17 @@ def _keyed(words: tuple[str, ...]) -> int:
     return max(1, sum(1 for w in words if len(w) >= 2))
 
 
+@lru_cache(maxsize=200_000)
+def _blocking(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The words a candidate must share, while two stay: not those one list writes and another leaves off as
+    often (titles, particles, a patronymic chain): "Imad ben al-Mekki ben al-Akhdar
+    al-Zarkaoui" / "ZARKAOUI, Imed Ben Mekki Ben Al-Akhdar", "Maulawi Ahmed Shah" / "Mullah Ahmed Shah NOORZAI",
+    "Hamada Ould Mohamed Lemine Ould Mohamed el Khairy" / "EL KHAIRY, Hamad"."""
+    lineage = _lineage(words)
+    kept = tuple(w for w in words if w not in TITLES and w not in PARTICLES and w not in lineage)
+    return kept if _keyed(kept) >= 2 else words
+
+
 def _needed(subject_words: int, entry_words: int) -> int:
     """Words that must be shared before comparing: all of the shorter name's, and all but one of the longer's
     (all but two when the entry is the shorter: a score at the threshold needs them, Dice over letters, one or
@@ -937,7 +976,8 @@ class Index:
             self._forms.append(fs)
             for f in fs:
                 for reading in _readings(f):
-                    self._words.add(i, _posted(reading), _keyed(reading))
+                    words = _blocking(reading)
+                    self._words.add(i, _posted(words, False, reading), _keyed(words))
                 for postings, kana in ((self._sound_all, False), (self._kana_all, True)):
                     sound = _sound_words(f, kana)
                     if sound or len(_sound_glue(f, kana)) > 1:
@@ -965,7 +1005,8 @@ class Index:
             f = forms(name)
             mine: set[int] = set()
             for reading in _readings(f):
-                self._words.propose(_units(reading), _keyed(reading), 0, mine)
+                words = _blocking(reading)
+                self._words.propose(_units(words, False, reading), _keyed(words), 0, mine)
             kana = f.script == "kana"
             for postings, as_kana in (
                 (self._sound_all if f.lossy else self._sound_lossy, False),
