@@ -130,3 +130,23 @@ def test_utf16_xml_with_its_declaration_parses(tmp_path):
         adapter = OfacConsolidated()
         assert sum(1 for _ in adapter.parse({"main": path})) == 442
         assert adapter.declared_count == 442
+
+
+def test_the_encoding_check_counts_plain_ascii_rows_it_does_not_read(tmp_path):
+    """Only rows beyond ASCII are read for mis-decoded text, but every row counts in the share: 3 garbled of 23
+    pass (under a fifth), 3 of 13 are refused."""
+    from notifier.ingest.diff import Spill
+    from notifier.ingest.guard import Refused, check_encoding
+
+    def spill(plain: int) -> Spill:
+        out = Spill(tmp_path)
+        for i in range(plain):
+            out.add(f"a{i}", "0" * 32, f'{{"name":"Plain {i}"}}')
+        for i in range(3):
+            out.add(f"g{i}", "0" * 32, f'{{"name":"CafÃ© {i}"}}', None, "designation", f"CafÃ© {i}")
+        out.add("ok", "0" * 32, '{"name":"Café"}')
+        return out
+
+    check_encoding(spill(19))
+    with pytest.raises(Refused, match="3 of 13"):
+        check_encoding(spill(9))

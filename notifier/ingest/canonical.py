@@ -213,6 +213,29 @@ def content_hash(payload: dict[str, Any]) -> str:
     return hashlib.blake2b(_dumps_bytes(body), digest_size=16).hexdigest()
 
 
+def hash_and_json(payload: dict[str, Any]) -> tuple[str, str]:
+    """content_hash(payload) and dumps(payload) from one encoding: the hash's body is the payload's JSON without
+    its top-level "key" entry (keys are sorted and separators compact, so cutting that entry out gives the bytes
+    encoding the body would). A payload where the cut could be ambiguous (another "key" member) is encoded twice."""
+    key = payload.get("key")
+    out = _orjson_dumps(payload) if type(key) is str and IDENTITY_FIELDS == _KEY_ONLY else None
+    if out is not None and out.count(b'"key":') == 1:
+        member = b'"key":' + orjson.dumps(key)
+        start = out.find(member)
+        end = start + len(member)
+        if start > 0:
+            if out[end : end + 1] == b",":  # a member follows
+                body = out[:start] + out[end + 1 :]
+            elif out[start - 1 : start] == b",":  # the last member
+                body = out[: start - 1] + out[end:]
+            else:  # the only member
+                body = b"{}"
+            return hashlib.blake2b(body, digest_size=16).hexdigest(), out.decode()
+    return content_hash(payload), dumps(payload)
+
+
+_KEY_ONLY = frozenset({"key"})
+
 IDENTITY = ("key", "url")  # fields derived from the key: left out when looking for renumbered content
 
 

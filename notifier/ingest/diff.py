@@ -19,7 +19,13 @@ from typing import Any, NamedTuple
 import orjson
 
 from notifier.adapter import Deletion, Unbuilt
-from notifier.ingest.canonical import canonical_payload, content_hash, dumps, fingerprint, normalize_key
+from notifier.ingest.canonical import (
+    canonical_payload,
+    dumps,
+    fingerprint,
+    hash_and_json,
+    normalize_key,
+)
 from notifier.records import InvalidRecord, Record, record_title
 
 
@@ -59,13 +65,25 @@ class Spill:
         self.close()
         with open(self.path, encoding="utf-8") as fh:
             for line in fh:
-                head, payload_json = line.rstrip("\n").split("\t", 1)
-                key, digest, raw_digest, kind, name = orjson.loads(head)
-                yield Spilled(key, digest, payload_json, raw_digest, kind, name)
+                yield _spilled(line)
+
+    def non_ascii(self) -> Iterator[Spilled]:
+        """The rows holding any character beyond ASCII; the others (most rows of most lists) are skipped unread."""
+        self.close()
+        with open(self.path, "rb") as fh:
+            for line in fh:
+                if not line.isascii():
+                    yield _spilled(line.decode("utf-8"))
 
     def discard(self) -> None:
         self.close()
         self.path.unlink(missing_ok=True)
+
+
+def _spilled(line: str) -> Spilled:
+    head, payload_json = line.rstrip("\n").split("\t", 1)
+    key, digest, raw_digest, kind, name = orjson.loads(head)
+    return Spilled(key, digest, payload_json, raw_digest, kind, name)
 
 
 @dataclass
@@ -148,7 +166,7 @@ def scan(
                 continue
             seen.add(marker)
             payload = canonical_payload(record)
-            digest = content_hash(payload)
+            digest, payload_json = hash_and_json(payload)
             old = prior.pop(key, None)
             if type(old) is bytes:  # prior_state holds a large list's hashes as bytes
                 old = old.hex()
@@ -157,7 +175,7 @@ def scan(
                     result.redigested[key] = raw_digest
                 continue
             (result.added if old is None else result.amended)[key] = digest
-            result.spill.add(key, digest, dumps(payload), raw_digest, record.kind, record_title(payload))
+            result.spill.add(key, digest, payload_json, raw_digest, record.kind, record_title(payload))
     except BaseException:
         result.spill.discard()
         raise

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from typing import Any
 from notifier.adapter import Adapter, looks_like_html
 from notifier.config import GuardConfig
 from notifier.ingest.canonical import IDENTITY, fingerprint
-from notifier.ingest.diff import Scan, Spilled
+from notifier.ingest.diff import Scan, Spill
 
 EOF_MARKER = b"\x1a"  # the DOS end-of-file byte OFAC ends each legacy CSV file with
 SAMPLE = 5000  # at most this many amended / removed records are loaded to judge the shape of a change
@@ -333,14 +333,14 @@ def double_encoded(text: str) -> bool:
     return False
 
 
-def check_encoding(changed: Iterable[Spilled]) -> None:
+def check_encoding(changed: Spill) -> None:
     """Checks the added and amended records (the scan's spill) for text decoded in the wrong encoding.
 
-    A publisher's export switching encoding would otherwise alert every record with an accent as amended.
+    A publisher's export switching encoding would otherwise alert every record with an accent as amended. Only
+    rows beyond ASCII are read: plain ASCII holds no mis-decoded text (a baseline spills every record).
     """
-    total, garbled = 0, []
-    for key, _digest, payload_json, *_ in changed:
-        total += 1
+    total, garbled = changed.count, []
+    for key, _digest, payload_json, *_ in changed.non_ascii():
         if double_encoded(payload_json):
             garbled.append(key)
     if len(garbled) >= MOJIBAKE_MIN and len(garbled) >= MOJIBAKE_SHARE * total:
