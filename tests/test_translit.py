@@ -169,3 +169,46 @@ def test_original_script_names_meet_their_latin_record_in_both_directions(writte
 )
 def test_a_korean_given_name_one_syllable_otherwise_is_another_person(written, other):
     assert name_similarity(forms(written), forms(other)) < DEFAULT_THRESHOLD
+
+
+def test_latin_letters_glued_to_katakana_are_another_word():
+    assert latin("GAZグループ") == "GAZ gurupu"
+    assert latin("インテレクトLLC") == "interekuto LLC"
+
+
+@pytest.mark.parametrize(
+    ("written", "listed"),
+    [
+        ("GAZグループ", "GAZ Group"),
+        ("NPPクラス", "NPP Klass"),
+        ("アルファバンク", "Alfa-bank"),  # a hyphenated Latin name is one katakana word
+        ("アブドラ・アルサヌーシ", "ABDULLAH AL-SENUSSI"),
+        ("ムン・ギョンファン", "MUN KYONG HWAN"),  # Korean hwa is katakana fa
+    ],
+)
+def test_katakana_words_written_together_meet_latin_words_written_apart(written, listed):
+    for entry, subject in ((written, listed), (listed, written)):
+        hits = Index([make_party([entry], ref="entry")]).screen(make_party([subject]))
+        assert [h.entry.ref for h in hits] == ["entry"], (entry, subject)
+
+
+@pytest.mark.parametrize(
+    ("written", "other"),
+    [
+        ("サドルッディン", "SAIDULLAH JAN"),  # katakana merges too many sounds for two words glued to say enough
+        ("アル・ムラービトゥーン", "Mariya Butina"),
+        ("عبد الرحمن ولد العامر", "Abd Ur-Rehman"),  # a given name alone is not the name without the father's
+    ],
+)
+def test_regrouped_words_and_names_without_the_father_need_enough_to_go_on(written, other):
+    assert name_similarity(forms(written), forms(other)) < DEFAULT_THRESHOLD
+
+
+def test_arabic_script_also_reads_persian_letters_the_son_of_clause_and_french_ch():
+    for written, listed in (
+        ("احمدرضا رادان", "Ahmad-Reza RADAN"),  # ض as z
+        ("عبدالله عراقی", "Abdollah ARAGHI"),  # ق as gh
+        ("حاجی گلاب گل ولد حاجی حضرت گل", "Haji Gulab Gul"),  # "walad": son of Haji Hazrat Gul
+        ("نبيل خالد هلال شومان", "Nabil Khaled Halil Chouman"),  # French ch is ش
+    ):
+        assert name_similarity(forms(written), forms(listed)) >= DEFAULT_THRESHOLD, listed

@@ -436,17 +436,31 @@ def name_similarity(a: NameForms, b: NameForms, low: float = 0.0) -> float:
         a, b = _untitled(a, b), _untitled(b, a)  # "シェイク" / "Sheikh" written on one side only
         sa, sb = _sounds(a, kana, kana, p), _sounds(b, kana, kana, p)
         if _sound_may_reach(sa, sb, max(low, best) / LOSSY):
-            best = max(best, LOSSY * _sound_similarity(sa, sb))
+            best = max(best, LOSSY * _sound_similarity(sa, sb, not kana))
         if best < 1.0 and "abjad" in (a.script, b.script):
             for va in _abjad_readings(a, b):
                 for vb in _abjad_readings(b, a):
                     if va is not a or vb is not b:
                         sa, sb = _sounds(va, kana), _sounds(vb, kana)
                         if _sound_may_reach(sa, sb, max(low, best) / LOSSY):
-                            best = max(best, LOSSY * _sound_similarity(sa, sb))
+                            best = max(best, LOSSY * _sound_similarity(sa, sb, not kana))
         if best < 1.0 and kana_a != kana_b:
-            best = max(best, LOSSY * _korean_given_name(*((a, b) if kana_a else (b, a))))
+            kana_f, other = (a, b) if kana_a else (b, a)
+            best = max(best, LOSSY * _korean_given_name(kana_f, other))
+            if best < 1.0 and "-" in other.original:  # "Alfa-bank" is one katakana word: アルファバンク
+                joined = _sounds(forms(other.original.replace("-", "")), True, True)
+                best = max(best, LOSSY * _sound_similarity(_sounds(kana_f, True, True), joined))
     return best
+
+
+@lru_cache(maxsize=200_000)
+def _unhyphenated(f: NameForms) -> tuple[str, ...] | None:
+    """A Latin name's katakana sounds with its hyphenated words as one (candidate generation's side of the
+    rule above: "Alfa-bank", "AL-SENUSSI" アルサヌーシ); None when nothing is hyphenated."""
+    if f.script != "latin" or "-" not in f.original:
+        return None
+    joined = _sound_words(forms(f.original.replace("-", "")), True)
+    return joined if joined and joined != _sound_words(f, True) else None
 
 
 def _untitled(f: NameForms, other: NameForms) -> NameForms:
@@ -467,7 +481,9 @@ def _abjad_readings(f: NameForms, other: NameForms) -> tuple[NameForms, ...]:
     ("احمدرضا" Ahmad-Reza, "عراقی" Araghi), and the name without the father's ("... ولد حاجی حضرت گل").
     A Latin name against Arabic script without چ: a French ch is ش ("Chouman" شومان, "Charia")."""
     if f.script == "abjad":
-        texts = {f.original, _WALAD.sub("", f.original)}
+        texts = {f.original}
+        if len((head := _WALAD.sub("", f.original)).split()) >= 3:  # not a given name alone: Abd al-Rahman
+            texts.add(head)
         texts |= {t.translate(_PERSIAN) for t in texts}
     elif other.script == "abjad" and "چ" not in other.original and "ch" in "".join(f.tokens):
         texts = {f.original, _FRENCH_CH.sub("sh", f.original)}
@@ -484,7 +500,7 @@ def _korean_key(f: NameForms) -> str | None:
     if f.script == "kana" and len(words) == 2:
         found = sounds(words, kana=True, written_kana=True)
     elif f.script == "latin" and len(words) == 3 and all(map(_SYLLABLE.match, words)):
-        found = sounds((words[0], words[1] + words[2]), kana=True)
+        found = sounds((words[0], _KOREAN_HW.sub("f", words[1] + words[2])), kana=True)
     else:
         return None
     return "%k" + " ".join(found).translate(_DEVOICED) if len(found) == 2 else None
@@ -493,6 +509,7 @@ def _korean_key(f: NameForms) -> str | None:
 # One Korean syllable as McCune-Reischauer writes it without marks: consonant(s), vowel(s), final k, l, m, n, ng, p, t.
 _SYLLABLE = re.compile(r"(?:[bdghjklmnprst]|ch|kk|pp|ss|tt|jj)?[wy]?(?:[aeiou]|ae|oe|ui|eo|eu|wa|wo)(?:ng|[klmnpt])?$")
 _DEVOICED = str.maketrans("gd", "kt")  # katakana voices a Korean syllable's k, t, ch inside a name (ギョン: Kyong)
+_KOREAN_HW = re.compile(r"hw")  # katakana writes hwa as fa ("ギョンファン" Kyong Hwan)
 
 
 @lru_cache(maxsize=200_000)
@@ -503,7 +520,7 @@ def _korean_given_name(kana: NameForms, other: NameForms) -> float:
     words = other.tokens
     if len(words) < 3 or len(words) != len(kana.tokens) + 1 or not all(map(_SYLLABLE.match, words)):
         return 0.0
-    glued = (*words[:-2], words[-2] + words[-1])
+    glued = (*words[:-2], _KOREAN_HW.sub("f", words[-2] + words[-1]))
     mine = tuple(w.translate(_DEVOICED) for w in _sounds(kana, True, True))
     theirs = tuple(w.translate(_DEVOICED) for w in sounds(glued, kana=True, vowel=True))
     # Korean names are short: one syllable's consonant otherwise is another person (Kim Chol Nam / KIM CHOL SAM)
@@ -557,9 +574,10 @@ def _letters(words: tuple[str, ...]) -> int:
     return sum(len(w.split("|")[0]) for w in words)
 
 
-def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...], regroup: bool = False) -> float:
     """Consonant sounds aligned word by word, or glued: one word in one script may be two in another
-    ("عبدالرقیب" / "ABDUL RAQIB"). A name must keep enough letters to say anything (>= 5 consonants)."""
+    ("عبدالرقیب" / "ABDUL RAQIB"), with `regroup` in another order too. A name must keep enough letters to
+    say anything (>= 5 consonants)."""
     if not _sound_enough(a, b):
         return 0.0
     respaced = _respaced(a, b)
@@ -567,9 +585,11 @@ def _sound_similarity(a: tuple[str, ...], b: tuple[str, ...]) -> float:
     a = _resolved(a, tuple(x for w in b for x in w.split("|")))
     b = _resolved(b, a)
     best = max(_align_with(a, b, _sound_sim), glued)
-    if respaced and best < 1.0:
+    if regroup and respaced and best < 1.0:
         # Two words of one script are one of the other in another order ("دلاور شهاب الدين" / "Shahabuddin
-        # Delawar"): the longer name's neighbours glued, up to two pairs, then aligned in any order.
+        # Delawar"): the longer name's neighbours glued, up to two pairs, then aligned in any order. Not against
+        # katakana: it merges too many sounds (j/d, l/r, its added vowels) for a glued word to say enough
+        # ("Saidullah Jan" / サドルッディン, "Mariya Butina" / ムラービトゥーン).
         longer, other = (a, b) if len(a) > len(b) else (b, a)
         merged = [longer]
         for _ in range(min(2, len(longer) - len(other))):
@@ -987,6 +1007,8 @@ class Index:
                         postings.add(i, keys, len(sound))
                         if f.lossy:
                             (self._kana_lossy if kana else self._sound_lossy).add(i, keys, len(sound))
+                if (joined := _unhyphenated(f)) is not None:  # asked by katakana names only
+                    self._kana_all.add(i, _posted(joined, True, joined), len(joined))
             for _, value, _ in entry.identifiers:
                 self._ids[value].append(i)
 
@@ -1018,6 +1040,8 @@ class Index:
                     if as_kana and (korean := _korean_key(f)):
                         units = [*units, (frozenset({korean}), len(sound), korean)]  # the whole name's key
                     postings.propose(units, len(sound), 1 if as_kana and len(sound) > 2 else 0, mine)
+            if not kana and self._kana_lossy.readings and (joined := _unhyphenated(f)) is not None:
+                self._kana_lossy.propose(_units(joined, True, joined), len(joined), int(len(joined) > 2), mine)
             for i in mine:
                 found[i].append(name)
         for _, value, _ in subject.identifiers:

@@ -111,9 +111,14 @@ def _japanese_word(word: str) -> str:
     return "".join(f" {i['hepburn']} " if _HAN.search(i["orig"]) else i["hepburn"] for i in items)
 
 
+# Latin letters glued to kana are another word ("GAZグループ" GAZ Group, "インテレクトLLC" Intellekt LLC).
+_LATIN_KANA = re.compile(r"(?<=[A-Za-z])(?=[\u3040-\u30ff])|(?<=[\u3040-\u30ff])(?=[A-Za-z])")
+
+
 def japanese(text: str) -> str:
     """Hepburn without long vowels, as companies and foreign names are written ("Shoji", not "Shouji")."""
-    words = " ".join(map(_japanese_word, re.split(r"[\s・、，,･=＝]+", text.replace("ッ", "").replace("ー", ""))))
+    text = _LATIN_KANA.sub(" ", text.replace("ッ", "").replace("ー", ""))
+    words = " ".join(map(_japanese_word, re.split(r"[\s・、，,･=＝]+", text)))
     words = _N_LABIAL.sub("m", words)
     for long, short in (("ou", "o"), ("uu", "u"), ("aa", "a"), ("ii", "i"), ("ee", "e")):
         words = words.replace(long, short)
