@@ -47,6 +47,13 @@ def test_a_file_of_another_matcher_version_or_unreadable_is_not_used(tmp_path):
     assert stored_forms.load(tmp_path / "missing") == 0
 
 
+def test_a_folder_that_refuses_the_file_costs_the_run_nothing(tmp_path, caplog):
+    folder = tmp_path / "gone"  # no such folder: the write fails as on a read-only or full disk
+    assert stored_forms.save(folder / stored_forms.FILE_NAME, LISTED) == 0
+    assert "not written" in caplog.text
+    assert not folder.exists()
+
+
 def test_a_second_screening_run_reads_the_lists_forms_and_finds_the_same_hits(tmp_path, monkeypatch):
     path = tmp_path / stored_forms.FILE_NAME
     entries = [{"name": "Bank VTB PJSC", "line": 2}, {"name": "Mohammed bin Salman", "line": 3}]

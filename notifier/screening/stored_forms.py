@@ -60,12 +60,18 @@ def load(path: Path) -> int:
 
 def save(path: Path, listed: Iterable[str]) -> int:
     """Write the forms of these names (the lists' names a run read: never a counterparty's) if any was not
-    read from the file; how many were written. Written aside and renamed: a reader never sees half a file."""
+    read from the file; how many were written (0 also when the folder refuses the file: it is only a cache).
+    Written aside and renamed: a reader never sees half a file."""
     wanted = set(listed)
     if all(map(names.is_offered, wanted)):
         return 0
     rows = {name: names.forms_row(name) for name in wanted}
     tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    tmp.write_bytes(marshal.dumps((matcher_version(), rows)))
-    tmp.replace(path)
+    try:
+        tmp.write_bytes(marshal.dumps((matcher_version(), rows)))
+        tmp.replace(path)
+    except OSError as exc:  # a cache: a read-only or full data folder must not cost the run its hits
+        log.warning("%s: not written (%s); name forms will be computed again next run", path, exc)
+        tmp.unlink(missing_ok=True)
+        return 0
     return len(rows)
